@@ -1,0 +1,148 @@
+/**
+ * The one image preparation every step shares (fine-tuning files, model requests, caches):
+ * EXIF orientation applied, alpha flattened on white, sRGB, longest side capped, JPEG quality 85.
+ * The sha256 of the prepared bytes identifies an image's content everywhere downstream.
+ */
+import { createHash } from "node:crypto";
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import pLimit from "p-limit";
+import sharp from "sharp";
+import type { Problem } from "./errors";
+import type { GroundTruthItem, PreparedImage } from "./types";
+
+export const DEFAULT_IMAGE_MAX_SIDE = 768;
+export const DEFAULT_JPEG_QUALITY = 85;
+/** Formats sharp decodes here and the OpenAI/Qwen pipelines accept after conversion to JPEG. */
+export const SUPPORTED_IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".avif"];
+/** Refuse decompression bombs; 100 MP is far above any street-view tile. */
+const MAX_INPUT_PIXELS = 100_000_000;
+
+export interface ImageOptions {
+  maxSide?: number;
+  quality?: number;
+}
+
+export async function prepareImage(input: string | Buffer, opts: ImageOptions = {}): Promise<PreparedImage> {
+  const maxSide = opts.maxSide ?? DEFAULT_IMAGE_MAX_SIDE;
+  const { data, info } = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: "error" })
+    .rotate()
+    .resize({ width: maxSide, height: maxSide, fit: "inside", withoutEnlargement: true })
+    .flatten({ background: "#ffffff" })
+    .toColourspace("srgb")
+    .jpeg({ quality: opts.quality ?? DEFAULT_JPEG_QUALITY })
+    .toBuffer({ resolveWithObject: true });
+  return { jpeg: data, sha256: sha256Hex(data), width: info.width, height: info.height };
+}
+
+export function sha256Hex(data: Buffer | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export function toDataUrl(jpeg: Buffer): string {
+  return `data:image/jpeg;base64,${jpeg.toString("base64")}`;
+}
+
+/** Resolve an item's image under the images folder; null when the path would leave it. */
+export function resolveImagePath(imagesDir: string, image: string): string | null {
+  const root = path.resolve(imagesDir);
+  const full = path.resolve(root, image);
+  return full === root || !full.startsWith(root + path.sep) ? null : full;
+}
+
+/** What the check learned about one image, without holding its bytes. */
+export interface ImageRecord {
+  image: string;
+  sha256: string;
+  width: number;
+  height: number;
+  /** Where the prepared JPEG was stored, when a store folder was given. */
+  preparedPath?: string;
+}
+
+export interface ImageCheckOptions extends ImageOptions {
+  /** Write each prepared JPEG here as <sha256>.jpg, so later steps need not decode again. */
+  storeDir?: string;
+  /** The ground truth's image column, named in problems. */
+  imageColumn?: string;
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Decode and prepare every image the ground truth names; collect a problem per bad image
+ * (missing, unsupported format, not decodable, outside the images folder) instead of stopping.
+ */
+export async function checkImages(
+  items: GroundTruthItem[],
+  imagesDir: string,
+  opts: ImageCheckOptions = {},
+): Promise<{ records: Map<string, ImageRecord>; problems: Problem[] }> {
+  const records = new Map<string, ImageRecord>();
+  const problems: Problem[] = [];
+  const limit = pLimit(opts.concurrency ?? 4);
+  if (opts.storeDir) await fs.mkdir(opts.storeDir, { recursive: true });
+  let done = 0;
+  await Promise.all(
+    items.map((item) =>
+      limit(async () => {
+        const problem = await checkOne(item, imagesDir, opts, records);
+        if (problem) problems.push(problem);
+        opts.onProgress?.(++done, items.length);
+      }),
+    ),
+  );
+  // Promise.all finishes in completion order; report in file order.
+  problems.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
+  return { records, problems };
+}
+
+async function checkOne(
+  item: GroundTruthItem,
+  imagesDir: string,
+  opts: ImageCheckOptions,
+  records: Map<string, ImageRecord>,
+): Promise<Problem | null> {
+  const at = { ...item.source, column: opts.imageColumn ?? item.source.column };
+  const full = resolveImagePath(imagesDir, item.image);
+  if (!full) {
+    return { ...at, kind: "path-escape", message: `image path "${item.image}" points outside the images folder ${imagesDir}` };
+  }
+  const ext = path.extname(full).toLowerCase();
+  if (!SUPPORTED_IMAGE_EXTENSIONS.includes(ext)) {
+    return {
+      ...at,
+      kind: "unsupported-image-format",
+      message: `"${item.image}" has format "${ext || "(none)"}"; supported: ${SUPPORTED_IMAGE_EXTENSIONS.join(" ")}`,
+    };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(full);
+  } catch {
+    return { ...at, kind: "missing-image", message: `image "${item.image}" not found in ${imagesDir}` };
+  }
+  let prepared: PreparedImage;
+  try {
+    prepared = await prepareImage(bytes, opts);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    return { ...at, kind: "undecodable-image", message: `"${item.image}" is not a decodable image (${why})` };
+  }
+  const record: ImageRecord = { image: item.image, sha256: prepared.sha256, width: prepared.width, height: prepared.height };
+  if (opts.storeDir) {
+    record.preparedPath = path.join(opts.storeDir, `${prepared.sha256}.jpg`);
+    await fs.writeFile(record.preparedPath, prepared.jpeg);
+  }
+  records.set(item.image, record);
+  return null;
+}
+
+/** An image provider for the fine-tuning writers, reading the JPEGs checkImages stored. */
+export function storedImageProvider(records: Map<string, ImageRecord>) {
+  return async (item: GroundTruthItem): Promise<PreparedImage> => {
+    const r = records.get(item.image);
+    if (!r?.preparedPath) throw new Error(`no prepared image for "${item.image}" (was checkImages given a storeDir?)`);
+    return { jpeg: await fs.readFile(r.preparedPath), sha256: r.sha256, width: r.width, height: r.height };
+  };
+}
