@@ -1,0 +1,165 @@
+/**
+ * OpenAI chat fine-tuning JSONL: one `{"messages": [system, user, assistant]}` object per line.
+ * The file is streamed line by line (one image's base64 in memory at a time), so a split of
+ * thousands of images writes with flat memory.
+ */
+import { createWriteStream, promises as fs, type WriteStream } from "node:fs";
+import { assistantTarget, systemPrompt, userPrompt } from "./prompts";
+import type { Scale } from "./scale";
+import type { GroundTruthItem, PreparedImage } from "./types";
+
+export type ImageDetail = "low" | "high" | "auto";
+export type ImageProvider = (item: GroundTruthItem) => Promise<PreparedImage>;
+
+export interface OpenAIWriteOptions {
+  /** true: each user turn carries the image as a base64 data URL; false: text-only user turns. */
+  withImages: boolean;
+  /** `image_url.detail`; default "low" (85 tokens per image on GPT-4o-class models). */
+  detail?: ImageDetail;
+  scale: Scale;
+}
+
+export type OpenAITextPart = { type: "text"; text: string };
+export type OpenAIImagePart = { type: "image_url"; image_url: { url: string; detail: ImageDetail } };
+export type OpenAIChatMessage =
+  | { role: "system"; content: string }
+  | { role: "user"; content: string | Array<OpenAITextPart | OpenAIImagePart> }
+  | { role: "assistant"; content: string };
+
+export function jpegDataUrl(jpeg: Buffer): string {
+  return `data:image/jpeg;base64,${jpeg.toString("base64")}`;
+}
+
+/**
+ * The prompt half of a conversation (system + user), the same for training lines and for inference
+ * requests. With `imageDataUrl` the user turn is `[text, image_url]`; without it, a plain string.
+ */
+export function promptMessages(
+  scale: Scale,
+  image?: { dataUrl: string; detail?: ImageDetail },
+): OpenAIChatMessage[] {
+  const system: OpenAIChatMessage = { role: "system", content: systemPrompt(scale) };
+  if (!image) return [system, { role: "user", content: userPrompt(scale) }];
+  return [
+    system,
+    {
+      role: "user",
+      content: [
+        { type: "text", text: userPrompt(scale) },
+        { type: "image_url", image_url: { url: image.dataUrl, detail: image.detail ?? "low" } },
+      ],
+    },
+  ];
+}
+
+/** One training example; `image` must be given exactly when the file is a with-images file. */
+export function openAIExample(
+  item: GroundTruthItem,
+  image: PreparedImage | null,
+  opts: OpenAIWriteOptions,
+): { messages: OpenAIChatMessage[] } {
+  if (opts.withImages && !image) throw new Error("a with-images example needs its image");
+  if (!opts.withImages && image) throw new Error("a text-only example must not be given an image");
+  const prompt = image
+    ? promptMessages(opts.scale, { dataUrl: jpegDataUrl(checkedJpeg(image)), detail: opts.detail ?? "low" })
+    : promptMessages(opts.scale);
+  return { messages: [...prompt, { role: "assistant", content: assistantTarget(item) }] };
+}
+
+/**
+ * Write one split as OpenAI chat fine-tuning JSONL to `path` (the caller passes a staging path).
+ * With images, `images` must be a provider; each image is fetched, encoded, written and released
+ * before the next one. On failure the partial file is removed and the error rethrown.
+ */
+export async function writeOpenAIJsonl(
+  path: string,
+  items: GroundTruthItem[],
+  images: ImageProvider | null,
+  opts: OpenAIWriteOptions,
+): Promise<{ examples: number; bytes: number }> {
+  if (opts.withImages && !images) {
+    throw new Error("writeOpenAIJsonl: withImages is set but no image provider was given; refusing to write a text-only file");
+  }
+  const out = await openLineWriter(path);
+  let examples = 0;
+  try {
+    for (const item of items) {
+      const image = opts.withImages ? await images!(item) : null;
+      await out.write(JSON.stringify(openAIExample(item, image, opts)));
+      examples++;
+    }
+    const bytes = await out.close();
+    return { examples, bytes };
+  } catch (err) {
+    await out.abort();
+    throw err;
+  }
+}
+
+function checkedJpeg(image: PreparedImage): Buffer {
+  const b = image.jpeg;
+  if (!Buffer.isBuffer(b) || b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) {
+    throw new Error(`prepared image ${image.sha256 || "(no sha256)"} is not JPEG data`);
+  }
+  return b;
+}
+
+/** A text file written line by line with backpressure; `close` resolves to the bytes written. */
+export interface LineWriter {
+  /** Write `text` (which must not contain a newline for JSONL) followed by "\n". */
+  write(text: string): Promise<void>;
+  /** Write `text` as is. */
+  writeRaw(text: string): Promise<void>;
+  close(): Promise<number>;
+  /** Stop and delete the partial file. */
+  abort(): Promise<void>;
+}
+
+export async function openLineWriter(path: string): Promise<LineWriter> {
+  const stream: WriteStream = createWriteStream(path, { flags: "w", encoding: "utf8" });
+  let failure: Error | null = null;
+  stream.on("error", (e) => (failure ??= e));
+  await new Promise<void>((resolve, reject) => {
+    stream.once("open", () => resolve());
+    stream.once("error", reject);
+  });
+  let bytes = 0;
+  const writeRaw = async (text: string): Promise<void> => {
+    if (failure) throw failure;
+    bytes += Buffer.byteLength(text, "utf8");
+    if (!stream.write(text)) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          stream.off("error", onError);
+          resolve();
+        };
+        const onError = (e: Error) => {
+          stream.off("drain", onDrain);
+          reject(e);
+        };
+        stream.once("drain", onDrain);
+        stream.once("error", onError);
+      });
+    }
+  };
+  return {
+    writeRaw,
+    write: (text) => writeRaw(text + "\n"),
+    close: () =>
+      new Promise<number>((resolve, reject) => {
+        if (failure) return reject(failure);
+        stream.once("error", reject);
+        // wait for "close" (not just "finish") so the file can be renamed at once, on any platform
+        stream.once("close", () => (failure ? reject(failure) : resolve(bytes)));
+        stream.end();
+      }),
+    abort: async () => {
+      await new Promise<void>((resolve) => {
+        if (stream.destroyed) return resolve();
+        stream.once("close", () => resolve());
+        stream.destroy();
+      });
+      await fs.rm(path, { force: true });
+    },
+  };
+}
