@@ -13,6 +13,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import ExcelJS from "exceljs";
+import pLimit from "p-limit";
 import seedrandom from "seedrandom";
 import sharp from "sharp";
 
@@ -756,24 +757,6 @@ async function writeWorkbook(file: string, ratings: DemoRating[], seed: number, 
   await wb.xlsx.writeFile(file);
 }
 
-async function runPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const bad = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (bad) throw bad.reason;
-}
 
 function checkInt(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max)
@@ -826,15 +809,26 @@ export async function generateDemoData(opts: DemoOptions): Promise<DemoResult> {
     }
     const ratings = demoRatings(count, seed);
     let done = 0;
-    await runPool(ratings, RENDER_CONCURRENCY, async (r) => {
-      const svg = renderSceneSvg(r.cues, size);
-      await sharp(Buffer.from(svg))
-        .flatten({ background: "#000000" })
-        .jpeg({ quality: JPEG_QUALITY })
-        .toFile(path.join(stagingImages, r.image));
-      done++;
-      opts.onProgress?.(done, count);
-    });
+    // On the first failure the queued renders are skipped and running ones finish before cleanup,
+    // so nothing writes into a staging folder that a later run may reuse.
+    const limit = pLimit(RENDER_CONCURRENCY);
+    let failed = false;
+    const renders = ratings.map((r) =>
+      limit(async () => {
+        if (failed) return;
+        try {
+          const svg = renderSceneSvg(r.cues, size);
+          await sharp(Buffer.from(svg)).flatten({ background: "#000000" }).jpeg({ quality: JPEG_QUALITY }).toFile(path.join(stagingImages, r.image));
+          opts.onProgress?.(++done, count);
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+      }),
+    );
+    const settled = await Promise.allSettled(renders);
+    const firstError = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (firstError) throw firstError.reason;
     await writeWorkbook(path.join(staging, "ground_truth.xlsx"), ratings, seed, size);
     fs.writeFileSync(path.join(staging, "README.md"), demoReadmeMarkdown(count, seed, size));
     fs.writeFileSync(
@@ -866,4 +860,23 @@ export async function generateDemoData(opts: DemoOptions): Promise<DemoResult> {
     imagesDir: path.join(outDir, "images"),
     count,
   };
+}
+
+/**
+ * The demo dataset at `outDir`, generated only when it is not there yet (same count and seed);
+ * what notebooks call so re-running them does not redraw 150 scenes.
+ */
+export async function ensureDemoData(opts: DemoOptions): Promise<DemoResult> {
+  const outDir = path.resolve(opts.outDir);
+  const count = opts.count ?? DEMO_DEFAULT_COUNT;
+  const seed = opts.seed ?? DEMO_DEFAULT_SEED;
+  try {
+    const marker = JSON.parse(fs.readFileSync(path.join(outDir, DEMO_MARKER_FILE), "utf8"));
+    if (marker.count === count && marker.seed === seed && fs.existsSync(path.join(outDir, "ground_truth.xlsx"))) {
+      return { outDir, groundTruthPath: path.join(outDir, "ground_truth.xlsx"), imagesDir: path.join(outDir, "images"), count };
+    }
+  } catch {
+    // no demo folder yet (or an unreadable marker): generate it
+  }
+  return generateDemoData(opts);
 }
