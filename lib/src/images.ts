@@ -50,9 +50,26 @@ export function resolveImagePath(imagesDir: string, image: string): string | nul
   return full === root || !full.startsWith(root + path.sep) ? null : full;
 }
 
+/**
+ * Find the file a ground-truth path names: as given, else with leading folders dropped one at a time
+ * (manifests often say "images/12.jpg" relative to the dataset, while --images already points into
+ * "images/"). Returns the path relative to the images folder, or null.
+ */
+export async function locateImage(imagesDir: string, image: string): Promise<string | null> {
+  const parts = image.split("/");
+  for (let i = 0; i < parts.length; i++) {
+    const candidate = parts.slice(i).join("/");
+    const full = resolveImagePath(imagesDir, candidate);
+    if (full && (await fs.stat(full).then((st) => st.isFile(), () => false))) return candidate;
+  }
+  return null;
+}
+
 /** What the check learned about one image, without holding its bytes. */
 export interface ImageRecord {
   image: string;
+  /** The file it was read from, relative to the images folder (differs from `image` when located). */
+  file: string;
   sha256: string;
   width: number;
   height: number;
@@ -63,8 +80,8 @@ export interface ImageRecord {
 export interface ImageCheckOptions extends ImageOptions {
   /** Write each prepared JPEG here as <sha256>.jpg, so later steps need not decode again. */
   storeDir?: string;
-  /** The ground truth's image column, named in problems. */
-  imageColumn?: string;
+  /** The ground truth's image column (or, for JSON manifests, a field path per item), named in problems. */
+  imageColumn?: string | ((item: GroundTruthItem) => string);
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -103,7 +120,8 @@ async function checkOne(
   opts: ImageCheckOptions,
   records: Map<string, ImageRecord>,
 ): Promise<Problem | null> {
-  const at = { ...item.source, column: opts.imageColumn ?? item.source.column };
+  const column = typeof opts.imageColumn === "function" ? opts.imageColumn(item) : opts.imageColumn;
+  const at = { ...item.source, column: column ?? item.source.column };
   const full = resolveImagePath(imagesDir, item.image);
   if (!full) {
     return { ...at, kind: "path-escape", message: `image path "${item.image}" points outside the images folder ${imagesDir}` };
@@ -116,12 +134,9 @@ async function checkOne(
       message: `"${item.image}" has format "${ext || "(none)"}"; supported: ${SUPPORTED_IMAGE_EXTENSIONS.join(" ")}`,
     };
   }
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(full);
-  } catch {
-    return { ...at, kind: "missing-image", message: `image "${item.image}" not found in ${imagesDir}` };
-  }
+  const file = await locateImage(imagesDir, item.image);
+  if (!file) return { ...at, kind: "missing-image", message: `image "${item.image}" not found in ${imagesDir}` };
+  const bytes = await fs.readFile(path.join(imagesDir, file));
   let prepared: PreparedImage;
   try {
     prepared = await prepareImage(bytes, opts);
@@ -129,7 +144,7 @@ async function checkOne(
     const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
     return { ...at, kind: "undecodable-image", message: `"${item.image}" is not a decodable image (${why})` };
   }
-  const record: ImageRecord = { image: item.image, sha256: prepared.sha256, width: prepared.width, height: prepared.height };
+  const record: ImageRecord = { image: item.image, file, sha256: prepared.sha256, width: prepared.width, height: prepared.height };
   if (opts.storeDir) {
     record.preparedPath = path.join(opts.storeDir, `${prepared.sha256}.jpg`);
     await fs.writeFile(record.preparedPath, prepared.jpeg);
