@@ -1,0 +1,162 @@
+/**
+ * The response cache under the model layer: a prediction already paid for is never asked again.
+ *
+ * Entries are content-addressed JSON files, `<dir>/<first 2 hex of key>/<key>.json`, written atomically.
+ * A key is the sha256 of the JSON of its fields with object keys sorted at every depth, so the same
+ * request always gets the same key. Keys never hold secrets (fields named like one are refused), and
+ * failures are never stored: a prediction with an `error` (service failure or unparseable reply) is
+ * asked again next time.
+ */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { sha256Hex } from "./images";
+import type { Prediction, PredictOptions, ScoreModel } from "./models/types";
+import { writeFileAtomic } from "./output";
+import { PROMPT_VERSION, promptHash } from "./prompts";
+import type { PreparedImage } from "./types";
+
+/** Bump when the stored format changes; older entries then miss. */
+export const CACHE_FORMAT = 1;
+
+/** Field names that must never reach a cache key (compared without case and punctuation). */
+const SECRET_FIELD_RE = /^(?:.*apikey|.*secret|.*password|authorization|bearer|token|accesstoken|credentials?)$/;
+
+const predictionSchema = z
+  .object({
+    score: z.number().nullable(),
+    reasons: z.array(z.string()),
+    raw: z.string(),
+    error: z.string().optional(),
+    usage: z
+      .object({ inputTokens: z.number(), outputTokens: z.number(), cachedInputTokens: z.number().optional() })
+      .optional(),
+    latencyMs: z.number(),
+    cached: z.boolean().optional(),
+    probabilities: z.record(z.number()).optional(),
+    expectedScore: z.number().optional(),
+    modelId: z.string(),
+  })
+  .passthrough();
+
+const entrySchema = z.object({ format: z.literal(CACHE_FORMAT), key: z.string(), storedAt: z.string(), prediction: predictionSchema });
+
+/** JSON with object keys sorted at every depth; undefined fields dropped (as JSON.stringify does). */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(sortKeys(value, "$"));
+}
+
+function sortKeys(value: unknown, at: string): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => sortKeys(v, `${at}[${i}]`));
+  if (value && typeof value === "object" && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) {
+      if (SECRET_FIELD_RE.test(k.toLowerCase().replace(/[^a-z]/g, ""))) {
+        throw new Error(`cache key field ${at}.${k} looks like a secret; secrets never go into cache keys`);
+      }
+      out[k] = sortKeys((value as Record<string, unknown>)[k], `${at}.${k}`);
+    }
+    return out;
+  }
+  if (Buffer.isBuffer(value)) return { sha256: sha256Hex(value) };
+  return value;
+}
+
+export class ResponseCache {
+  constructor(readonly dir: string) {}
+
+  /** sha256 (hex) of the fields' JSON with sorted keys. Throws on a field named like a secret. */
+  key(fields: Record<string, unknown>): string {
+    return sha256Hex(stableStringify(fields));
+  }
+
+  /** Where an entry lives. */
+  pathFor(key: string): string {
+    if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`not a cache key: ${key}`);
+    return path.join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+
+  /** The stored prediction, or undefined on a miss (also for an unreadable or foreign entry). */
+  async get(key: string): Promise<Prediction | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.pathFor(key), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const entry = entrySchema.safeParse(data);
+    if (!entry.success || entry.data.key !== key || entry.data.prediction.error !== undefined) return undefined;
+    return entry.data.prediction as Prediction;
+  }
+
+  /** Store a prediction; one with an error or no score is not stored. */
+  async set(key: string, p: Prediction): Promise<void> {
+    if (p.error !== undefined || p.score === null) return;
+    const { cached: _cached, ...prediction } = p;
+    const entry = { format: CACHE_FORMAT, key, storedAt: new Date().toISOString(), prediction };
+    await writeFileAtomic(this.pathFor(key), JSON.stringify(entry, null, 1) + "\n");
+  }
+}
+
+/** A model that names the settings its cache key needs (otherwise describe() is used). */
+export interface CacheKeyed {
+  cacheKeyFields(): Record<string, unknown>;
+}
+
+export function hasCacheKeyFields(model: ScoreModel): model is ScoreModel & CacheKeyed {
+  return typeof (model as Partial<CacheKeyed>).cacheKeyFields === "function";
+}
+
+/** The fields one prediction's cache key is made from. */
+export function predictionKeyFields(
+  model: ScoreModel,
+  image: PreparedImage,
+  opts: PredictOptions = {},
+  extraKeyFields: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    modelId: model.id,
+    settings: hasCacheKeyFields(model) ? model.cacheKeyFields() : model.describe(),
+    promptVersion: PROMPT_VERSION,
+    promptHash: promptHash(model.scale),
+    prompt: opts.prompt ?? null,
+    image: image.sha256,
+    extra: extraKeyFields,
+  };
+}
+
+/**
+ * `model` behind the cache: a hit returns the stored prediction with `cached: true` and makes no
+ * request; a miss asks the model and stores a successful answer. `cache` null: the model itself.
+ */
+export function withCache(
+  model: ScoreModel,
+  cache: ResponseCache | null,
+  extraKeyFields: Record<string, unknown> = {},
+): ScoreModel {
+  if (!cache) return model;
+  const wrapped: ScoreModel & Partial<CacheKeyed> = {
+    name: model.name,
+    id: model.id,
+    scale: model.scale,
+    describe: () => model.describe(),
+    async predict(image, opts = {}) {
+      const key = cache.key(predictionKeyFields(model, image, opts, extraKeyFields));
+      const hit = await cache.get(key);
+      if (hit) return { ...hit, cached: true };
+      const p = await model.predict(image, opts);
+      if (p.error === undefined && p.score !== null) await cache.set(key, p);
+      return p;
+    },
+  };
+  if (hasCacheKeyFields(model)) wrapped.cacheKeyFields = () => model.cacheKeyFields();
+  if (model.dispose) wrapped.dispose = () => model.dispose!();
+  return wrapped;
+}

@@ -1,0 +1,573 @@
+/**
+ * OpenAI-compatible chat models (OpenAI, Azure OpenAI, and servers that speak the same API, such as
+ * vLLM) through the official `openai` SDK. Scores are integers on the configured scale (default 1–10),
+ * asked for with exactly the prompt the fine-tuning files use (`promptMessages`).
+ *
+ * - Structured outputs (`response_format: json_schema`, strict) by default. A server that rejects the
+ *   schema's bounds gets the schema without them; one that rejects json_schema gets plain text. Each
+ *   fallback happens once per model instance and is remembered (`describe().fallbacks`).
+ * - Token probabilities (`logprobs`, `top_logprobs`) at the position where the score is written give
+ *   `probabilities` (over the scale's integers, renormalised) and `expectedScore`. A server without
+ *   logprobs support just gives none.
+ * - Retries (429 with retry-after, 408/409/5xx, connection errors) are the SDK's; `timeoutMs` bounds each
+ *   attempt, including reading the body (the SDK's own timeout stops at the response headers), and a
+ *   retry-after beyond `maxRetryAfterMs` fails at once (the SDK would sleep for any length asked).
+ * - A failure on one image is a Prediction with `score: null` and `error`; only setup problems (no key,
+ *   no Azure endpoint) throw, as ModelUnavailableError naming the variable that fixes them. The API key
+ *   is scrubbed from every text this module returns.
+ */
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AzureOpenAI, type ClientOptions } from "openai";
+import type {
+  ChatCompletion,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionTokenLogprob,
+} from "openai/resources/chat/completions";
+import { promptMessages, type ImageDetail } from "../finetune-data";
+import { toDataUrl } from "../images";
+import { PROMPT_VERSION, promptHash } from "../prompts";
+import { DEFAULT_SCALE, inScale, type Scale } from "../scale";
+import { parseScoreText } from "../score-text";
+import type { PreparedImage } from "../types";
+import { redact, resolveApiKey } from "./keys";
+import { ModelUnavailableError, type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
+
+// ---------------------------------------------------------------------------------------------------
+// Constants
+
+/** Defaults for every option not given (one place; covered by a test). */
+export const OPENAI_CHAT_DEFAULTS = {
+  provider: "openai",
+  detail: "low",
+  structuredOutputs: true,
+  logprobs: true,
+  topLogprobs: 10,
+  temperature: 0,
+  maxTokens: 400,
+  maxTokensParam: "max_completion_tokens",
+  timeoutMs: 60_000,
+  maxRetries: 4,
+  maxRetryAfterMs: 60_000,
+  azureApiKeyEnv: "AZURE_OPENAI_API_KEY",
+  openaiApiKeyEnv: "OPENAI_API_KEY",
+} as const;
+
+/** The structured-outputs schema name. */
+export const SCORE_SCHEMA_NAME = "safety_score";
+/** Extra time the body deadline allows beyond the SDK's own (header) timeout, so that one fires first. */
+const BODY_DEADLINE_GRACE_MS = 100;
+/** Ambiguous score-token mass (e.g. "1" of "10" with split digits) tolerated before probabilities are dropped. */
+const MAX_UNRESOLVED_MASS = 0.1;
+
+// ---------------------------------------------------------------------------------------------------
+// Types
+
+export interface OpenAIChatOptions {
+  /** The config name the user asked for. */
+  name: string;
+  /** Model id (OpenAI) or deployment/model name (Azure, when `azure.deployment` is not given). */
+  model: string;
+  scale?: Scale;
+  provider?: "openai" | "azure";
+  /** Default: `OPENAI_BASE_URL` (from `env`), else the SDK's default (api.openai.com). For Azure, replaces `endpoint`. */
+  baseURL?: string;
+  /** Variable holding the key; `<apiKeyEnv>_FILE` may name a file holding it instead. Default OPENAI_API_KEY (AZURE_OPENAI_API_KEY for Azure). */
+  apiKeyEnv?: string;
+  /** The key itself (programmatic use); never recorded. Wins over `apiKeyEnv`. */
+  apiKey?: string;
+  /** Azure settings; each falls back to the SDK's usual variable: AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION, and AZURE_OPENAI_DEPLOYMENT (ours). */
+  azure?: { endpoint?: string; apiVersion?: string; deployment?: string };
+  /** `image_url.detail`; default "low". */
+  detail?: ImageDetail;
+  /** Ask for `response_format: json_schema` (strict); default true. */
+  structuredOutputs?: boolean;
+  /** Ask for token logprobs to compute `expectedScore`; default true. */
+  logprobs?: boolean;
+  /** Alternatives per token (0–20); default 10. */
+  topLogprobs?: number;
+  /** Default 0. */
+  temperature?: number;
+  /** Sent as `seed` when given (best-effort determinism on OpenAI). */
+  seed?: number;
+  /** Reply token limit; default 400. */
+  maxTokens?: number;
+  /** Older servers know only `max_tokens`; default "max_completion_tokens". */
+  maxTokensParam?: "max_tokens" | "max_completion_tokens";
+  /** Per attempt (headers and body), in ms; default 60 000. */
+  timeoutMs?: number;
+  /** SDK retries (429/408/409/5xx/connection errors, honouring retry-after); default 4. */
+  maxRetries?: number;
+  /** A retry-after longer than this is not waited out: the prediction fails at once. Default 60 000. */
+  maxRetryAfterMs?: number;
+  /** Environment to read keys and Azure settings from (tests); default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** How the model is currently being asked, after any fallbacks. */
+type ResponseFormatMode = "json_schema" | "json_schema_unbounded" | "text";
+
+// ---------------------------------------------------------------------------------------------------
+// The class
+
+export class OpenAIChatModel implements ScoreModel {
+  readonly name: string;
+  readonly id: string;
+  readonly scale: Scale;
+  private readonly client: OpenAI;
+  private readonly apiKey: string;
+  private readonly settings: {
+    provider: "openai" | "azure";
+    baseURL: string;
+    deployment?: string;
+    apiVersion?: string;
+    detail: ImageDetail;
+    structuredOutputs: boolean;
+    logprobs: boolean;
+    topLogprobs: number;
+    temperature: number;
+    seed?: number;
+    maxTokens: number;
+    maxTokensParam: "max_tokens" | "max_completion_tokens";
+    timeoutMs: number;
+    maxRetries: number;
+    maxRetryAfterMs: number;
+  };
+  private format: ResponseFormatMode;
+  private logprobsOn: boolean;
+  private readonly fallbacks: string[] = [];
+  /** Raw bodies of error responses, for servers whose error JSON the SDK cannot read. */
+  private readonly errorBodies = new WeakMap<Headers, string>();
+  /** retry-after waits longer than maxRetryAfterMs that were not waited out. */
+  private readonly refusedWaits = new WeakMap<Headers, number>();
+
+  constructor(opts: OpenAIChatOptions) {
+    const d = OPENAI_CHAT_DEFAULTS;
+    const env = opts.env ?? process.env;
+    const provider = opts.provider ?? d.provider;
+    this.name = opts.name;
+    this.id = opts.model;
+    this.scale = opts.scale ?? DEFAULT_SCALE;
+    const timeoutMs = Math.max(1, Math.ceil(opts.timeoutMs ?? d.timeoutMs));
+    const maxRetries = opts.maxRetries ?? d.maxRetries;
+    const topLogprobs = opts.topLogprobs ?? d.topLogprobs;
+    if (!Number.isInteger(topLogprobs) || topLogprobs < 0 || topLogprobs > 20) {
+      throw new ModelUnavailableError(opts.name, `topLogprobs must be an integer from 0 to 20, got ${topLogprobs}`);
+    }
+    const apiKeyEnv = opts.apiKeyEnv ?? (provider === "azure" ? d.azureApiKeyEnv : d.openaiApiKeyEnv);
+    this.apiKey =
+      opts.apiKey ?? resolveApiKey({ envVar: apiKeyEnv, fileVar: `${apiKeyEnv}_FILE`, model: opts.name, env });
+
+    const common = {
+      apiKey: this.apiKey,
+      timeout: timeoutMs,
+      maxRetries,
+      fetch: this.deadlineFetch(timeoutMs + BODY_DEADLINE_GRACE_MS),
+    };
+    let baseURL: string;
+    let deployment: string | undefined;
+    let apiVersion: string | undefined;
+    if (provider === "azure") {
+      const endpoint = opts.baseURL ? undefined : (opts.azure?.endpoint ?? env["AZURE_OPENAI_ENDPOINT"]);
+      apiVersion = opts.azure?.apiVersion ?? env["OPENAI_API_VERSION"];
+      deployment = opts.azure?.deployment ?? env["AZURE_OPENAI_DEPLOYMENT"] ?? opts.model;
+      const missing = [
+        ...(!opts.baseURL && !endpoint ? ["AZURE_OPENAI_ENDPOINT (or azure.endpoint)"] : []),
+        ...(!apiVersion ? ["OPENAI_API_VERSION (or azure.apiVersion)"] : []),
+      ];
+      if (missing.length) throw new ModelUnavailableError(opts.name, `Azure OpenAI needs ${missing.join(" and ")}`);
+      this.client = new AzureOpenAI({
+        ...common,
+        ...(opts.baseURL ? { baseURL: opts.baseURL } : { baseURL: null, endpoint: endpoint! }),
+        apiVersion: apiVersion!,
+        deployment,
+      });
+      baseURL = opts.baseURL ?? endpoint!;
+    } else {
+      const url = opts.baseURL ?? env["OPENAI_BASE_URL"];
+      this.client = new OpenAI({ ...common, ...(url ? { baseURL: url } : {}) });
+      baseURL = this.client.baseURL;
+    }
+
+    this.settings = {
+      provider,
+      baseURL: redact(baseURL, [this.apiKey]),
+      ...(deployment !== undefined ? { deployment } : {}),
+      ...(apiVersion !== undefined ? { apiVersion } : {}),
+      detail: opts.detail ?? d.detail,
+      structuredOutputs: opts.structuredOutputs ?? d.structuredOutputs,
+      logprobs: (opts.logprobs ?? d.logprobs) && topLogprobs > 0,
+      topLogprobs,
+      temperature: opts.temperature ?? d.temperature,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      maxTokens: opts.maxTokens ?? d.maxTokens,
+      maxTokensParam: opts.maxTokensParam ?? d.maxTokensParam,
+      timeoutMs,
+      maxRetries,
+      maxRetryAfterMs: opts.maxRetryAfterMs ?? d.maxRetryAfterMs,
+    };
+    this.format = this.settings.structuredOutputs ? "json_schema" : "text";
+    this.logprobsOn = this.settings.logprobs;
+  }
+
+  /** Settings for run.json (no secrets), with any fallbacks taken so far. */
+  describe(): Record<string, unknown> {
+    return {
+      type: "openai-chat",
+      model: this.id,
+      ...this.settings,
+      promptVersion: PROMPT_VERSION,
+      promptHash: promptHash(this.scale),
+      scale: this.scale,
+      responseFormat: this.format,
+      logprobsActive: this.logprobsOn,
+      fallbacks: [...this.fallbacks],
+    };
+  }
+
+  /** The settings that change answers (the response cache keys on these; timeouts and fallbacks do not). */
+  cacheKeyFields(): Record<string, unknown> {
+    const { timeoutMs: _t, maxRetries: _r, maxRetryAfterMs: _w, ...answering } = this.settings;
+    return { type: "openai-chat", model: this.id, ...answering, scale: this.scale };
+  }
+
+  async predict(image: PreparedImage, opts: PredictOptions = {}): Promise<Prediction> {
+    const started = performance.now();
+    const latency = () => Math.round(performance.now() - started);
+    for (let fallbacksLeft = 3; ; fallbacksLeft--) {
+      const asked = { format: this.format, logprobs: this.logprobsOn };
+      try {
+        const completion = await this.client.chat.completions.create(this.request(image, opts.prompt), {
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        return this.toPrediction(completion, latency());
+      } catch (err) {
+        if (opts.signal?.aborted || err instanceof APIUserAbortError) throw err;
+        if (fallbacksLeft > 0 && this.fallBack(err, asked)) continue;
+        return this.failure(this.describeError(err), "", latency());
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Private helpers
+
+  private request(image: PreparedImage, prompt: string | undefined): ChatCompletionCreateParamsNonStreaming {
+    const s = this.settings;
+    let messages = promptMessages(this.scale, { dataUrl: toDataUrl(image.jpeg), detail: s.detail });
+    if (prompt !== undefined) {
+      messages = messages.map((m) =>
+        m.role === "user" && Array.isArray(m.content)
+          ? { ...m, content: m.content.map((p) => (p.type === "text" ? { ...p, text: prompt } : p)) }
+          : m,
+      );
+    }
+    const body: ChatCompletionCreateParamsNonStreaming = {
+      model: this.id,
+      messages: messages as ChatCompletionMessageParam[],
+      temperature: s.temperature,
+      [s.maxTokensParam]: s.maxTokens,
+    };
+    if (s.seed !== undefined) body.seed = s.seed;
+    if (this.format !== "text") {
+      body.response_format = {
+        type: "json_schema",
+        json_schema: { name: SCORE_SCHEMA_NAME, strict: true, schema: scoreSchema(this.scale, this.format === "json_schema") },
+      };
+    }
+    if (this.logprobsOn) {
+      body.logprobs = true;
+      body.top_logprobs = s.topLogprobs;
+    }
+    return body;
+  }
+
+  /**
+   * Step down after a 400 naming a feature this server lacks (true: ask again). `asked` is what the
+   * failed request used: when a concurrent request has already stepped down, just ask again.
+   */
+  private fallBack(err: unknown, asked: { format: ResponseFormatMode; logprobs: boolean }): boolean {
+    if (!(err instanceof APIError) || (err.status !== 400 && err.status !== 422)) return false;
+    const text = `${err.param ?? ""} ${this.errorText(err)}`;
+    const why = () => redact(this.errorText(err), [this.apiKey]).slice(0, 300);
+    if (asked.format !== "text" && /response_format|json_schema|structured output|guided_json/i.test(text)) {
+      if (this.format === asked.format) {
+        const bounds = /minimum|maximum|not permitted|keyword/i.test(text);
+        const next: ResponseFormatMode = asked.format === "json_schema" && bounds ? "json_schema_unbounded" : "text";
+        this.fallbacks.push(`${asked.format} → ${next}: ${why()}`);
+        this.format = next;
+      }
+      return true;
+    }
+    if (asked.logprobs && /logprobs/i.test(text)) {
+      if (this.logprobsOn) {
+        this.fallbacks.push(`logprobs off: ${why()}`);
+        this.logprobsOn = false;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private toPrediction(completion: ChatCompletion, latencyMs: number): Prediction {
+    if (!completion || typeof completion !== "object" || !Array.isArray((completion as Partial<ChatCompletion>).choices)) {
+      const shown = typeof completion === "string" ? completion : JSON.stringify(completion);
+      return this.failure(`unexpected response (not a chat completion): ${String(shown).slice(0, 200)}`, String(shown ?? ""), latencyMs);
+    }
+    const modelId = completion.model || this.id;
+    const usage = toUsage(completion);
+    const choice = completion.choices[0];
+    if (!choice?.message) return this.failure("the response has no choices", "", latencyMs, usage, modelId);
+    const { message } = choice;
+    if (message.refusal) {
+      return this.failure(`the model refused: ${message.refusal}`, message.refusal, latencyMs, usage, modelId);
+    }
+    const raw = message.content ?? "";
+    const parsed = parseScoreText(raw, this.scale);
+    if (!parsed.ok || !Number.isInteger(parsed.score)) {
+      const why = parsed.ok ? `${parsed.score} is not a whole number` : `${parsed.reason} [${parsed.code}]`;
+      const cut = choice.finish_reason === "length" ? ` (the reply was cut at ${this.settings.maxTokens} tokens)` : "";
+      return this.failure(`no valid score in the reply: ${why}${cut}`, raw, latencyMs, usage, modelId);
+    }
+    const prediction: Prediction = {
+      score: parsed.score,
+      reasons: parsed.reasons.map((r) => redact(r, [this.apiKey])),
+      raw: redact(raw, [this.apiKey]),
+      latencyMs,
+      modelId,
+      ...(usage ? { usage } : {}),
+    };
+    const tokens = choice.logprobs?.content;
+    if (tokens && tokens.length > 0) {
+      const probs = scoreProbabilities(tokens, parsed.score, this.scale);
+      if (probs) {
+        prediction.probabilities = probs.probabilities;
+        prediction.expectedScore = probs.expectedScore;
+      }
+    }
+    return prediction;
+  }
+
+  private failure(error: string, raw: string, latencyMs: number, usage?: TokenUsage, modelId = this.id): Prediction {
+    return {
+      score: null,
+      reasons: [],
+      raw: redact(raw, [this.apiKey]),
+      error: redact(error, [this.apiKey]),
+      latencyMs,
+      modelId,
+      ...(usage ? { usage } : {}),
+    };
+  }
+
+  /** The provider's message, or the raw error body when the SDK could not read one. */
+  private errorText(err: APIError): string {
+    const fromBody = (err.error as { message?: unknown } | undefined)?.message;
+    if (typeof fromBody === "string") return fromBody;
+    const raw = err.headers ? this.errorBodies.get(err.headers) : undefined;
+    if (raw) return raw.trim().slice(0, 500);
+    return err.message;
+  }
+
+  private describeError(err: unknown): string {
+    const { timeoutMs, maxRetries } = this.settings;
+    const tries = maxRetries > 0 ? ` (after ${maxRetries} retries)` : "";
+    if (err instanceof APIConnectionTimeoutError) return `timeout: no response within ${timeoutMs} ms${tries}`;
+    if (err instanceof APIConnectionError) return `connection error: ${err.message}${causeChain(err)}${tries}`;
+    if (err instanceof APIError) {
+      const retryable = err.status === 408 || err.status === 409 || err.status === 429 || (err.status ?? 0) >= 500;
+      const code = err.code ? ` ${err.code}` : "";
+      const refused = err.headers ? this.refusedWaits.get(err.headers) : undefined;
+      const note =
+        refused !== undefined
+          ? ` (the server asked to wait ${Math.round(refused / 1000)} s, more than maxRetryAfterMs = ${this.settings.maxRetryAfterMs} ms; not retried)`
+          : retryable
+            ? tries
+            : "";
+      return `HTTP ${err.status}${code}: ${this.errorText(err)}${note}`;
+    }
+    if (err instanceof Error) {
+      if (err.name === "TimeoutError" || err.name === "AbortError") {
+        return `timeout: the response did not complete within ${timeoutMs} ms`;
+      }
+      if (err instanceof SyntaxError) return `malformed response body: ${err.message}`;
+      if (err instanceof TypeError && /terminated|closed|socket/i.test(`${err.message}${causeChain(err)}`)) {
+        return `connection closed mid-response: ${err.message}${causeChain(err)}`;
+      }
+      return `${err.name}: ${err.message}${causeChain(err)}`;
+    }
+    return String(err);
+  }
+
+  /**
+   * fetch with a deadline over the whole attempt (headers and body): the SDK's own timeout is cleared
+   * once headers arrive, so a server that stalls mid-body would otherwise hang the request forever.
+   * Also keeps error bodies the SDK cannot parse (non-OpenAI error JSON) for the error message.
+   */
+  private deadlineFetch(ms: number): NonNullable<ClientOptions["fetch"]> {
+    return async (url, init) => {
+      const deadline = AbortSignal.timeout(ms);
+      const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+      const res = await fetch(url, { ...init, signal });
+      if (res.ok) return res;
+      let body = "";
+      try {
+        body = (await res.clone().text()).slice(0, 2000);
+      } catch {
+        // the SDK reads the body again and reports its own error
+      }
+      // The SDK sleeps for whatever retry-after says (no upper bound): past the cap, give up instead.
+      const wait = retryAfterMs(res.headers);
+      if (wait !== undefined && wait > this.settings.maxRetryAfterMs) {
+        const headers = new Headers(res.headers);
+        headers.set("x-should-retry", "false");
+        const capped = new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+        this.errorBodies.set(capped.headers, body);
+        this.refusedWaits.set(capped.headers, wait);
+        return capped;
+      }
+      this.errorBodies.set(res.headers, body);
+      return res;
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Pure helpers (exported for tests)
+
+/** The strict structured-outputs schema for `{score, reasons}`; `bounds` adds minimum/maximum. */
+export function scoreSchema(scale: Scale, bounds = true): Record<string, unknown> {
+  return {
+    type: "object",
+    properties: {
+      score: bounds ? { type: "integer", minimum: scale.min, maximum: scale.max } : { type: "integer" },
+      reasons: { type: "array", items: { type: "string" } },
+    },
+    required: ["score", "reasons"],
+    additionalProperties: false,
+  };
+}
+
+function toUsage(c: ChatCompletion): TokenUsage | undefined {
+  const u = c.usage;
+  if (!u || typeof u.prompt_tokens !== "number") return undefined;
+  const usage: TokenUsage = { inputTokens: u.prompt_tokens, outputTokens: u.completion_tokens ?? 0 };
+  const cached = u.prompt_tokens_details?.cached_tokens;
+  if (typeof cached === "number") usage.cachedInputTokens = cached;
+  return usage;
+}
+
+/** The wait a response asks for (`retry-after-ms`, or `retry-after` in seconds or as a date), in ms. */
+function retryAfterMs(headers: Headers): number | undefined {
+  const ms = parseFloat(headers.get("retry-after-ms") ?? "");
+  if (Number.isFinite(ms)) return ms;
+  const ra = headers.get("retry-after");
+  if (!ra) return undefined;
+  const seconds = parseFloat(ra);
+  if (Number.isFinite(seconds)) return seconds * 1000;
+  const date = Date.parse(ra);
+  return Number.isFinite(date) ? date - Date.now() : undefined;
+}
+
+function causeChain(err: Error): string {
+  const parts: string[] = [];
+  let c: unknown = (err as { cause?: unknown }).cause;
+  for (let i = 0; c instanceof Error && i < 4; i++) {
+    parts.push(c.message);
+    c = (c as { cause?: unknown }).cause;
+  }
+  return parts.length ? ` (${parts.join(": ")})` : "";
+}
+
+/** Char offset of the first digit of the written score: JSON `"score":`, a labelled score, or a bare number. */
+export function findScoreOffset(text: string): number {
+  const patterns = [
+    /"score"\s*:\s*"?(?=\d)/i,
+    /\b(?:safety[\s_-]*score|safety[\s_-]*rating|score|rating)\b["']?\s*(?:\*\*|__)?\s*[:=]\s*(?:\*\*|__)?\s*"?(?=\d)/i,
+    /^\s*(?=\d)/,
+  ];
+  for (const re of patterns) {
+    const m = re.exec(text);
+    if (m) return m.index + m[0].length;
+  }
+  return -1;
+}
+
+/**
+ * p(k) over the scale's integers from the top_logprobs at the token where the score is written,
+ * renormalised, and Σ p(k)·k. Handles a score written as one token ("10") or as digits ("1" + "0"):
+ * when the chosen token is a prefix of a longer score, the next position's alternatives split its mass.
+ * A prefix alternative that was not chosen (e.g. "1" beside a chosen "7" with per-digit tokens) is
+ * dropped when small, and makes the result undefined when it holds more than 10% of the mass.
+ * Returns undefined when the score position cannot be found or its digits differ from `score`.
+ */
+export function scoreProbabilities(
+  tokens: Pick<ChatCompletionTokenLogprob, "token" | "top_logprobs">[],
+  score: number,
+  scale: Scale,
+): { probabilities: Record<number, number>; expectedScore: number } | undefined {
+  const text = tokens.map((t) => t.token).join("");
+  const at = findScoreOffset(text);
+  if (at < 0 || !text.slice(at).startsWith(String(score)) || /^\d/.test(text.slice(at + String(score).length))) {
+    return undefined;
+  }
+  let start = 0;
+  let i = 0;
+  for (; i < tokens.length; i++) {
+    const end = start + tokens[i]!.token.length;
+    if (at < end) break;
+    start = end;
+  }
+  const here = tokens[i];
+  if (!here) return undefined;
+  const prefix = here.token.slice(0, at - start);
+  const digitsOf = (token: string): { digits: string; complete: boolean } | undefined => {
+    const rest = (token.startsWith(prefix) ? token.slice(prefix.length) : token).trimStart();
+    const m = /^(\d+)(\D?)/.exec(rest);
+    return m ? { digits: m[1]!, complete: m[2] !== "" } : undefined;
+  };
+  const scaleStrings = [];
+  for (let k = scale.min; k <= scale.max; k++) scaleStrings.push(String(k));
+  const alts = here.top_logprobs.length > 0 ? here.top_logprobs : [{ token: here.token, logprob: 0, bytes: null }];
+  const chosen = digitsOf(here.token);
+  // Whole-number tokens seen at this position mean the tokenizer writes scores as one token.
+  const wholeNumbers = alts.some((a) => (digitsOf(a.token)?.digits.length ?? 0) > 1) || (chosen?.digits.length ?? 0) > 1;
+
+  const mass = new Map<number, number>();
+  const add = (k: number, p: number) => {
+    if (Number.isInteger(k) && inScale(k, scale)) mass.set(k, (mass.get(k) ?? 0) + p);
+  };
+  let unresolved = 0;
+  // " 7" and "7" are different tokens for the same score: their masses add up.
+  for (const alt of alts) {
+    const d = digitsOf(alt.token);
+    if (!d) continue;
+    const p = Math.exp(alt.logprob);
+    const longer = scaleStrings.some((s) => s.length > d.digits.length && s.startsWith(d.digits));
+    if (d.complete || wholeNumbers || !longer) {
+      add(Number(d.digits), p);
+    } else if (chosen && d.digits === chosen.digits && tokens[i + 1]) {
+      // The next position says whether the number goes on ("0" → 10) or ends.
+      let continued = 0;
+      for (const next of tokens[i + 1]!.top_logprobs) {
+        const m = /^(\d+)/.exec(next.token);
+        if (!m) continue;
+        const q = Math.exp(next.logprob);
+        continued += q;
+        add(Number(d.digits + m[1]), p * q);
+      }
+      add(Number(d.digits), p * Math.max(0, 1 - continued));
+    } else {
+      unresolved += p;
+    }
+  }
+  const total = [...mass.values()].reduce((a, b) => a + b, 0);
+  if (total <= 0 || unresolved > MAX_UNRESOLVED_MASS * (total + unresolved)) return undefined;
+  const probabilities: Record<number, number> = {};
+  let expectedScore = 0;
+  for (let k = scale.min; k <= scale.max; k++) {
+    const p = (mass.get(k) ?? 0) / total;
+    probabilities[k] = p;
+    expectedScore += p * k;
+  }
+  return { probabilities, expectedScore };
+}
