@@ -1,0 +1,31 @@
+/**
+ * Money, before and after: a pre-run estimate from prompt and image token counts, and the actual cost
+ * of each answer from the usage the API returned, both priced with the dated table in prices.ts.
+ */
+import { estimateInferenceCost } from "../cost";
+import { countTextTokens, GPT4O_IMAGE_TOKENS, GPT4O_MINI_IMAGE_TOKENS, imageTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from "../format-check";
+import { systemPrompt, userPrompt } from "../prompts";
+import type { Scale } from "../scale";
+import type { TokenUsage } from "../models/types";
+
+/** A typical reply ({"score": 7, "reasons": [three short phrases]}), in tokens. */
+const EXPECTED_OUTPUT_TOKENS = 40;
+
+/** USD for one answer, or null when the model is not in the price table (local models, other servers). */
+export function answerCost(modelId: string, usage: TokenUsage | undefined, batch = false): number | null {
+  if (!usage) return null;
+  try {
+    return estimateInferenceCost({ model: modelId, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedInputTokens: usage.cachedInputTokens, batch }).usd;
+  } catch {
+    return null;
+  }
+}
+
+/** Estimated USD for `requests` answers of an API model; null when unpriced. */
+export function estimateRunCost(modelId: string, requests: number, scale: Scale, opts: { detail?: "low" | "high" | "auto"; imageSize?: [number, number]; batch?: boolean } = {}): number | null {
+  const [w, h] = opts.imageSize ?? [768, 768];
+  const rule = /gpt-4o-mini/.test(modelId) ? GPT4O_MINI_IMAGE_TOKENS : GPT4O_IMAGE_TOKENS;
+  const input = 2 * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS + countTextTokens(systemPrompt(scale)) + countTextTokens(userPrompt(scale)) + imageTokens(w, h, opts.detail ?? "low", rule);
+  const one = answerCost(modelId, { inputTokens: input, outputTokens: EXPECTED_OUTPUT_TOKENS }, opts.batch);
+  return one === null ? null : one * requests;
+}
