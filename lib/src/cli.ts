@@ -7,13 +7,15 @@ import { InputError } from "./errors";
 import * as demoData from "./commands/demo-data";
 import * as prepare from "./commands/prepare";
 import * as notebooks from "./commands/notebooks";
+import * as finetune from "./commands/finetune";
+import * as predict from "./commands/predict";
 
 export function buildProgram(): Command {
   const program = new Command("streetsafe")
     .description("Score street-view images for perceived safety, fine-tune models on human ratings, compare them honestly.")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const cmd of [demoData, prepare, notebooks]) cmd.register(program);
+  for (const cmd of [demoData, prepare, finetune, predict, notebooks]) cmd.register(program);
   return program;
 }
 

@@ -16,7 +16,8 @@
  *   no Azure endpoint) throw, as ModelUnavailableError naming the variable that fixes them. The API key
  *   is scrubbed from every text this module returns.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AzureOpenAI, type ClientOptions } from "openai";
+import type OpenAI from "openai";
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import type {
   ChatCompletion,
   ChatCompletionCreateParamsNonStreaming,
@@ -29,7 +30,8 @@ import { PROMPT_VERSION, promptHash } from "../prompts";
 import { DEFAULT_SCALE, inScale, type Scale } from "../scale";
 import { parseScoreText } from "../score-text";
 import type { PreparedImage } from "../types";
-import { redact, resolveApiKey } from "./keys";
+import { causeChain, createOpenAIClient, type OpenAIClientHandle } from "../openai-client";
+import { redact } from "./keys";
 import { ModelUnavailableError, type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
 
 // ---------------------------------------------------------------------------------------------------
@@ -54,8 +56,6 @@ export const OPENAI_CHAT_DEFAULTS = {
 
 /** The structured-outputs schema name. */
 export const SCORE_SCHEMA_NAME = "safety_score";
-/** Extra time the body deadline allows beyond the SDK's own (header) timeout, so that one fires first. */
-const BODY_DEADLINE_GRACE_MS = 100;
 /** Ambiguous score-token mass (e.g. "1" of "10" with split digits) tolerated before probabilities are dropped. */
 const MAX_UNRESOLVED_MASS = 0.1;
 
@@ -135,10 +135,8 @@ export class OpenAIChatModel implements ScoreModel {
   private format: ResponseFormatMode;
   private logprobsOn: boolean;
   private readonly fallbacks: string[] = [];
-  /** Raw bodies of error responses, for servers whose error JSON the SDK cannot read. */
-  private readonly errorBodies = new WeakMap<Headers, string>();
-  /** retry-after waits longer than maxRetryAfterMs that were not waited out. */
-  private readonly refusedWaits = new WeakMap<Headers, number>();
+  /** The SDK client with its key, error-body capture and retry-after cap (openai-client.ts). */
+  private readonly handle: OpenAIClientHandle;
 
   constructor(opts: OpenAIChatOptions) {
     const d = OPENAI_CHAT_DEFAULTS;
@@ -153,44 +151,30 @@ export class OpenAIChatModel implements ScoreModel {
     if (!Number.isInteger(topLogprobs) || topLogprobs < 0 || topLogprobs > 20) {
       throw new ModelUnavailableError(opts.name, `topLogprobs must be an integer from 0 to 20, got ${topLogprobs}`);
     }
+    const maxRetryAfterMs = opts.maxRetryAfterMs ?? d.maxRetryAfterMs;
     const apiKeyEnv = opts.apiKeyEnv ?? (provider === "azure" ? d.azureApiKeyEnv : d.openaiApiKeyEnv);
-    this.apiKey =
-      opts.apiKey ?? resolveApiKey({ envVar: apiKeyEnv, fileVar: `${apiKeyEnv}_FILE`, model: opts.name, env });
-
-    const common = {
-      apiKey: this.apiKey,
-      timeout: timeoutMs,
+    this.handle = createOpenAIClient({
+      name: opts.name,
+      provider,
+      ...(opts.baseURL !== undefined ? { baseURL: opts.baseURL } : {}),
+      apiKeyEnv,
+      ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}),
+      azure: {
+        ...opts.azure,
+        deployment: opts.azure?.deployment ?? env["AZURE_OPENAI_DEPLOYMENT"] ?? opts.model,
+      },
+      timeoutMs,
       maxRetries,
-      fetch: this.deadlineFetch(timeoutMs + BODY_DEADLINE_GRACE_MS),
-    };
-    let baseURL: string;
-    let deployment: string | undefined;
-    let apiVersion: string | undefined;
-    if (provider === "azure") {
-      const endpoint = opts.baseURL ? undefined : (opts.azure?.endpoint ?? env["AZURE_OPENAI_ENDPOINT"]);
-      apiVersion = opts.azure?.apiVersion ?? env["OPENAI_API_VERSION"];
-      deployment = opts.azure?.deployment ?? env["AZURE_OPENAI_DEPLOYMENT"] ?? opts.model;
-      const missing = [
-        ...(!opts.baseURL && !endpoint ? ["AZURE_OPENAI_ENDPOINT (or azure.endpoint)"] : []),
-        ...(!apiVersion ? ["OPENAI_API_VERSION (or azure.apiVersion)"] : []),
-      ];
-      if (missing.length) throw new ModelUnavailableError(opts.name, `Azure OpenAI needs ${missing.join(" and ")}`);
-      this.client = new AzureOpenAI({
-        ...common,
-        ...(opts.baseURL ? { baseURL: opts.baseURL } : { baseURL: null, endpoint: endpoint! }),
-        apiVersion: apiVersion!,
-        deployment,
-      });
-      baseURL = opts.baseURL ?? endpoint!;
-    } else {
-      const url = opts.baseURL ?? env["OPENAI_BASE_URL"];
-      this.client = new OpenAI({ ...common, ...(url ? { baseURL: url } : {}) });
-      baseURL = this.client.baseURL;
-    }
+      maxRetryAfterMs,
+      env,
+    });
+    this.client = this.handle.client;
+    this.apiKey = this.handle.apiKey;
+    const { baseURL, deployment, apiVersion } = this.handle;
 
     this.settings = {
       provider,
-      baseURL: redact(baseURL, [this.apiKey]),
+      baseURL,
       ...(deployment !== undefined ? { deployment } : {}),
       ...(apiVersion !== undefined ? { apiVersion } : {}),
       detail: opts.detail ?? d.detail,
@@ -203,7 +187,7 @@ export class OpenAIChatModel implements ScoreModel {
       maxTokensParam: opts.maxTokensParam ?? d.maxTokensParam,
       timeoutMs,
       maxRetries,
-      maxRetryAfterMs: opts.maxRetryAfterMs ?? d.maxRetryAfterMs,
+      maxRetryAfterMs,
     };
     this.format = this.settings.structuredOutputs ? "json_schema" : "text";
     this.logprobsOn = this.settings.logprobs;
@@ -361,11 +345,7 @@ export class OpenAIChatModel implements ScoreModel {
 
   /** The provider's message, or the raw error body when the SDK could not read one. */
   private errorText(err: APIError): string {
-    const fromBody = (err.error as { message?: unknown } | undefined)?.message;
-    if (typeof fromBody === "string") return fromBody;
-    const raw = err.headers ? this.errorBodies.get(err.headers) : undefined;
-    if (raw) return raw.trim().slice(0, 500);
-    return err.message;
+    return this.handle.errorText(err);
   }
 
   private describeError(err: unknown): string {
@@ -376,7 +356,7 @@ export class OpenAIChatModel implements ScoreModel {
     if (err instanceof APIError) {
       const retryable = err.status === 408 || err.status === 409 || err.status === 429 || (err.status ?? 0) >= 500;
       const code = err.code ? ` ${err.code}` : "";
-      const refused = err.headers ? this.refusedWaits.get(err.headers) : undefined;
+      const refused = this.handle.refusedWait(err);
       const note =
         refused !== undefined
           ? ` (the server asked to wait ${Math.round(refused / 1000)} s, more than maxRetryAfterMs = ${this.settings.maxRetryAfterMs} ms; not retried)`
@@ -396,38 +376,6 @@ export class OpenAIChatModel implements ScoreModel {
       return `${err.name}: ${err.message}${causeChain(err)}`;
     }
     return String(err);
-  }
-
-  /**
-   * fetch with a deadline over the whole attempt (headers and body): the SDK's own timeout is cleared
-   * once headers arrive, so a server that stalls mid-body would otherwise hang the request forever.
-   * Also keeps error bodies the SDK cannot parse (non-OpenAI error JSON) for the error message.
-   */
-  private deadlineFetch(ms: number): NonNullable<ClientOptions["fetch"]> {
-    return async (url, init) => {
-      const deadline = AbortSignal.timeout(ms);
-      const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-      const res = await fetch(url, { ...init, signal });
-      if (res.ok) return res;
-      let body = "";
-      try {
-        body = (await res.clone().text()).slice(0, 2000);
-      } catch {
-        // the SDK reads the body again and reports its own error
-      }
-      // The SDK sleeps for whatever retry-after says (no upper bound): past the cap, give up instead.
-      const wait = retryAfterMs(res.headers);
-      if (wait !== undefined && wait > this.settings.maxRetryAfterMs) {
-        const headers = new Headers(res.headers);
-        headers.set("x-should-retry", "false");
-        const capped = new Response(res.body, { status: res.status, statusText: res.statusText, headers });
-        this.errorBodies.set(capped.headers, body);
-        this.refusedWaits.set(capped.headers, wait);
-        return capped;
-      }
-      this.errorBodies.set(res.headers, body);
-      return res;
-    };
   }
 }
 
@@ -454,28 +402,6 @@ function toUsage(c: ChatCompletion): TokenUsage | undefined {
   const cached = u.prompt_tokens_details?.cached_tokens;
   if (typeof cached === "number") usage.cachedInputTokens = cached;
   return usage;
-}
-
-/** The wait a response asks for (`retry-after-ms`, or `retry-after` in seconds or as a date), in ms. */
-function retryAfterMs(headers: Headers): number | undefined {
-  const ms = parseFloat(headers.get("retry-after-ms") ?? "");
-  if (Number.isFinite(ms)) return ms;
-  const ra = headers.get("retry-after");
-  if (!ra) return undefined;
-  const seconds = parseFloat(ra);
-  if (Number.isFinite(seconds)) return seconds * 1000;
-  const date = Date.parse(ra);
-  return Number.isFinite(date) ? date - Date.now() : undefined;
-}
-
-function causeChain(err: Error): string {
-  const parts: string[] = [];
-  let c: unknown = (err as { cause?: unknown }).cause;
-  for (let i = 0; c instanceof Error && i < 4; i++) {
-    parts.push(c.message);
-    c = (c as { cause?: unknown }).cause;
-  }
-  return parts.length ? ` (${parts.join(": ")})` : "";
 }
 
 /** Char offset of the first digit of the written score: JSON `"score":`, a labelled score, or a bare number. */
