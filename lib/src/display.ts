@@ -28,10 +28,10 @@ export function plotHtml(fig: Figure, opts: { includePlotlyJs?: boolean } = {}):
 <script type="text/javascript">(function(){var s=${spec};window.Plotly.newPlot("${id}", s.data, s.layout, s.config);})();</script>`;
 }
 
-type Tabular = pl.DataFrame | Record<string, unknown>[];
+type Tabular = pl.DataFrame | readonly object[];
 
 function toFrame(data: Tabular): pl.DataFrame {
-  return data instanceof Array ? pl.DataFrame(data) : data;
+  return Array.isArray(data) ? pl.DataFrame(data as Record<string, unknown>[]) : (data as pl.DataFrame);
 }
 
 function formatCell(v: unknown, digits: number): string {

@@ -98,7 +98,7 @@ export function executeNotebook(root: string, notebook: string, opts: RunNoteboo
     ],
     { cwd: path.join(root, "notebooks"), env, maxBuffer: 64 * 1024 * 1024 },
   );
-  if (exec.status !== 0) throw new Error(`notebook ${notebook} failed:\n${tail(exec.stderr || exec.stdout)}`);
+  if (exec.status !== 0) throw new Error(`notebook ${notebook} failed:\n${cellError(exec.stderr || exec.stdout)}`);
   const executed = path.join(outDir, notebook);
   const html = run("jupyter", ["nbconvert", "--to", "html", "--output-dir", outDir, executed], { env });
   if (html.status !== 0) throw new Error(`HTML export of ${notebook} failed:\n${tail(html.stderr)}`);
@@ -117,6 +117,13 @@ export function runNotebooks(opts: RunNotebooksOptions): NotebookRun[] {
     runs.push(r);
   }
   return runs;
+}
+
+/** nbclient's message names the failing cell and its error; Python's traceback before it is noise. */
+function cellError(text: string | null | undefined): string {
+  const t = text ?? "";
+  const at = t.indexOf("An error occurred while executing the following cell");
+  return at >= 0 ? t.slice(at).trim() : tail(t);
 }
 
 function tail(text: string | null | undefined, lines = 40): string {

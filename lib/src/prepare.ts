@@ -13,6 +13,7 @@ import { checkImages, DEFAULT_IMAGE_MAX_SIDE, sha256Hex, storedImageProvider, ty
 import { StagedOutput, writeCsv, writeJson } from "./output";
 import { promptHash, PROMPT_VERSION } from "./prompts";
 import { writeQwenDataset } from "./qwen-data";
+import { ensureDemoData } from "./demo-data";
 import { DEFAULT_SCALE, type Scale } from "./scale";
 import { checkLeakage, DEFAULT_SPLIT, splitByImage, summarizeSplits, type LeakageReport, type Splits, type SplitSummaryRow } from "./split";
 import { SPLIT_NAMES, type GroundTruthItem } from "./types";
@@ -177,4 +178,17 @@ function relocate(items: GroundTruthItem[], records: Map<string, ImageRecord>, c
 
 async function isDirectory(p: string): Promise<boolean> {
   return fs.stat(p).then((s) => s.isDirectory(), () => false);
+}
+
+/**
+ * For the notebooks after step 1: make sure `dataDir` holds step 1's outputs, running step 1 on the
+ * demo dataset when it does not (so each notebook also runs on its own).
+ */
+export async function ensurePrepared(opts: { dataDir: string }): Promise<{ dataDir: string; prepared: boolean }> {
+  const dataDir = path.resolve(opts.dataDir);
+  const have = await fs.stat(path.join(dataDir, "prepare_summary.json")).then(() => true, () => false);
+  if (have) return { dataDir, prepared: false };
+  const demo = await ensureDemoData({ outDir: path.join(dataDir, "demo") });
+  await prepare({ groundTruth: demo.groundTruthPath, images: demo.imagesDir, dataDir });
+  return { dataDir, prepared: true };
 }

@@ -376,7 +376,7 @@ export class LocalQwen2VLModel implements ScoreModel {
 
   static async load(opts: LocalQwen2VLOptions): Promise<LocalQwen2VLModel> {
     const name = opts.name ?? QWEN2VL_DEFAULTS.name;
-    const fix = `set ${QWEN2VL_DIR_FLAG} to a folder with a Qwen2-VL ONNX export (see DESIGN.md "Qwen2-VL in Node")`;
+    const fix = `set ${QWEN2VL_DIR_FLAG} to a folder with a Qwen2-VL ONNX export (see README.md, "Local Qwen2-VL")`;
     if (opts.maxNewTokens !== undefined && !(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens > 0)) {
       throw new ModelUnavailableError(name, `maxNewTokens must be a positive integer, got ${opts.maxNewTokens}`);
     }
