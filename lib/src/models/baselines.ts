@@ -1,10 +1,11 @@
 /**
  * Honest baselines that run offline, with no key and no weights: what a model must beat before its
  * numbers mean anything.
- * - `mean`: always answers the training split's mean score (rounded for `score`; the unrounded mean is
- *   the `expectedScore`). A constant predictor: its correlation with the truth is undefined by design.
+ * - `mean`: always answers the training split's mean score, rounded (the unrounded mean is in `raw`).
+ *   A constant predictor: its correlation with the truth is undefined by design.
  * - `image-stats`: ridge regression from simple image statistics (see image-features.ts) to the score,
- *   fitted on the training split; its output is rounded and kept inside the scale.
+ *   fitted on the training split; its output is rounded and kept inside the scale (unrounded in `raw`).
+ * Neither sets `expectedScore`: that field means Σ p(k)·k from a model's token probabilities.
  */
 import path from "node:path";
 import pLimit from "p-limit";
@@ -36,7 +37,7 @@ export class MeanBaseline implements ScoreModel {
 
   async predict(): Promise<Prediction> {
     const score = Math.round(this.mean);
-    return { score, reasons: [`constant baseline: the training mean ${this.mean.toFixed(2)}`], raw: String(score), expectedScore: this.mean, latencyMs: 0, modelId: this.id };
+    return { score, reasons: [`constant baseline: the training mean ${this.mean.toFixed(2)}`], raw: this.mean.toFixed(4), latencyMs: 0, modelId: this.id };
   }
 
   describe(): Record<string, unknown> {
@@ -79,7 +80,7 @@ export class ImageStatsBaseline implements ScoreModel {
         .sort((a, b) => Math.abs(b.w) - Math.abs(a.w))
         .slice(0, 2)
         .map(({ f, w }) => `${f.replace("_", " ")} ${w >= 0 ? "raises" : "lowers"} the score`);
-      return { score: Math.round(expected), reasons: top, raw: raw.toFixed(3), expectedScore: expected, latencyMs: performance.now() - started, modelId: this.id };
+      return { score: Math.round(expected), reasons: top, raw: raw.toFixed(3), latencyMs: performance.now() - started, modelId: this.id };
     } catch (err) {
       return { score: null, reasons: [], raw: "", error: `image statistics failed: ${(err as Error).message}`, latencyMs: performance.now() - started, modelId: this.id };
     }
