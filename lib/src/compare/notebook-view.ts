@@ -82,3 +82,23 @@ export async function worstImagesHtml(data: RunData, model: string, count = 6): 
   );
   return thumbnailsHtml(cards, 200);
 }
+
+/** One readable row per model (ran models first): coverage, the main metrics with their CIs, cost. */
+export function summaryRows(data: RunData): Record<string, unknown>[] {
+  const m = data.metrics;
+  const ci = (v: [number, number] | null | undefined) => (v ? `[${v[0].toFixed(2)}, ${v[1].toFixed(2)}]` : "");
+  const ran = Object.entries(m.models).map(([name, x]) => ({
+    model: name + (isBaseline(data.run, name) ? " (baseline)" : ""),
+    valid: `${x.valid}/${x.n}`,
+    mae: x.mae,
+    mae_ci95: ci(x.ci95.mae),
+    rmse: x.rmse,
+    acc1: x.acc1,
+    acc2: x.acc2,
+    qwk: x.qwk,
+    bias: x.bias,
+    cost_usd: m.cost[name]?.usd ?? null,
+  }));
+  const skipped = m.skipped.map((s) => ({ model: `${s.name} (skipped)`, valid: "—", mae: null, mae_ci95: s.reason, rmse: null, acc1: null, acc2: null, qwk: null, bias: null, cost_usd: null }));
+  return [...ran, ...skipped];
+}
