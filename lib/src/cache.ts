@@ -132,6 +132,24 @@ export function predictionKeyFields(
   };
 }
 
+/** What withCache put in front of a model: the model itself, its cache, and one prediction's key. */
+export interface CacheLayer {
+  model: ScoreModel;
+  cache: ResponseCache;
+  /** The key `predict(image, opts)` stores its answer under. */
+  keyFor(image: PreparedImage, opts?: PredictOptions): string;
+}
+
+const layers = new WeakMap<ScoreModel, CacheLayer>();
+
+/**
+ * The cache layer of a model made by withCache, or undefined for a model without one: for callers that
+ * ask the inner model another way (the Batch API) and still serve and store answers through the cache.
+ */
+export function cacheLayer(model: ScoreModel): CacheLayer | undefined {
+  return layers.get(model);
+}
+
 /**
  * `model` behind the cache: a hit returns the stored prediction with `cached: true` and makes no
  * request; a miss asks the model and stores a successful answer. `cache` null: the model itself.
@@ -158,5 +176,6 @@ export function withCache(
   };
   if (hasCacheKeyFields(model)) wrapped.cacheKeyFields = () => model.cacheKeyFields();
   if (model.dispose) wrapped.dispose = () => model.dispose!();
+  layers.set(wrapped, { model, cache, keyFor: (image, opts = {}) => cache.key(predictionKeyFields(model, image, opts, extraKeyFields)) });
   return wrapped;
 }

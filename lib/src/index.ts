@@ -37,3 +37,4 @@ export * from "./compare/reports";
 export * from "./compare/plots";
 export * from "./compare/analyze";
 export * from "./compare/notebook-view";
+export * from "./compare/batch";

@@ -20,6 +20,7 @@ export interface CompareFlags {
   dataDir: string;
   maxCost?: string;
   /** Through the OpenAI Batch API; undefined: what a resumed run used. */
+  batch?: boolean;
   qwen2vlDir?: string;
   config: string;
   seed: number;
@@ -47,6 +48,7 @@ export function comparePlan(f: CompareFlags): CompareOptions {
     resume: f.resume,
     dataDir: f.dataDir,
     maxCost,
+    batch: f.batch,
     qwen2vlDir: f.qwen2vlDir,
     configPath: f.config,
     seed: f.seed,
@@ -69,6 +71,7 @@ export function register(program: Command): void {
     .option("--resume <run>", "continue an interrupted run (its folder name under --output-dir, or a path)")
     .option("--data-dir <dir>", "where step 1 wrote its splits", "data")
     .option("--max-cost <usd>", "refuse to start above this estimate, and stop once this much was spent")
+    .option("--batch", "ask OpenAI models through the Batch API: half price, answers within 24 h (Ctrl-C stops waiting, not the batch; --resume collects it)")
     .option("--qwen2vl-dir <dir>", "ONNX export folder for qwen2vl-ft")
     .option("--config <file>", "model config file", "models/models.json")
     .option("--seed <n>", "bootstrap seed", intFlag("--seed"), 42)
@@ -78,7 +81,7 @@ export function register(program: Command): void {
       const stop = new AbortController();
       const onSigint = () => {
         console.error(
-          `\nstopping: finished items are saved; in-flight ones will be asked again on --resume`,
+          `\nstopping: finished items are saved; in-flight ones will be asked again on --resume${flags.batch ? "; a sent batch goes on at OpenAI and --resume collects it" : ""}`,
         );
         stop.abort();
       };

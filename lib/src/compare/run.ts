@@ -16,6 +16,7 @@ import type { PreparedImage } from "../types";
 import { promptHash, PROMPT_VERSION } from "../prompts";
 import { DEFAULT_SCALE, type Scale } from "../scale";
 import { writeJson } from "../output";
+import { batchPending, batchTarget, ModelBatch, readBatchRecord, type BatchAnswer, type BatchOptions, type BatchTarget } from "./batch";
 import { answerCost, estimateRunCost } from "./cost";
 import { itemKey, newRunId, PredictionLog, readPredictions, readRunInfo, writeRunInfo } from "./run-folder";
 import { loadTestSet, type TestItem, type TestSet } from "./test-set";
@@ -37,6 +38,14 @@ export interface CompareOptions extends FactoryOptions {
   /** A run id (folder name under outputDir) or a run folder path to continue. */
   resume?: string;
   maxCost?: number;
+  /**
+   * Ask API models through the OpenAI Batch API (half price, answers within 24 h; `--batch`). Default:
+   * what the resumed run used, else false. A model whose batch was sent and not yet collected is always
+   * collected, never asked again.
+   */
+  batch?: boolean;
+  /** Polling of batches (tests shorten it); see BATCH_DEFAULTS. */
+  batchPolling?: Pick<BatchOptions, "pollIntervalMs" | "maxPollIntervalMs" | "maxBackoffMs" | "giveUpAfterMs">;
   seed?: number;
   bootstrapIterations?: number;
   prompt?: string;
@@ -105,17 +114,21 @@ export async function runComparison(opts: CompareOptions): Promise<CompareResult
       concurrency: opts.concurrency ?? factory.concurrency(m.name),
       items: testSet.items.filter((it) => !done.has(itemKey(m.name, it.image))),
     }));
+    const batchOn = opts.batch ?? previous?.batch ?? false;
+    const batched = await batchTargets(models, runDir, batchOn, log);
 
-    const estimate = Object.fromEntries(infos.map((i) => [i.name, i.model_id ? estimateRunCost(i.model_id, todo.find((t) => t.model.name === i.name)!.items.length, scale) : null]));
+    const estimate = Object.fromEntries(
+      infos.map((i) => [i.name, i.model_id ? estimateRunCost(i.model_id, todo.find((t) => t.model.name === i.name)!.items.length, scale, { batch: batched.has(i.name) }) : null]),
+    );
     const spentBefore = [...done.values()].reduce((s, r) => s + (r.cost_usd ?? 0), 0);
     const estimatedTotal = Object.values(estimate).reduce<number>((s, v) => s + (v ?? 0), 0);
-    log(formatEstimate(estimate, todo.map((t) => [t.model.name, t.items.length] as const), spentBefore));
+    log(formatEstimate(estimate, todo.map((t) => [t.model.name, t.items.length] as const), spentBefore, [...batched.keys()]));
     if (opts.maxCost !== undefined && spentBefore + estimatedTotal > opts.maxCost) {
       throw new CostLimitError(`the estimated cost $${(spentBefore + estimatedTotal).toFixed(2)} exceeds --max-cost $${opts.maxCost.toFixed(2)}; nothing was asked (use --limit or raise --max-cost)`);
     }
 
     const run: RunInfo = previous
-      ? { ...previous, command: opts.command ?? previous.command, finished_at: null, models: infos, cost_estimate_usd: estimate, max_cost_usd: opts.maxCost ?? previous.max_cost_usd }
+      ? { ...previous, command: opts.command ?? previous.command, finished_at: null, models: infos, batch: previous.batch || batched.size > 0, cost_estimate_usd: estimate, max_cost_usd: opts.maxCost ?? previous.max_cost_usd }
       : {
           run_id: path.basename(runDir),
           created_at: new Date().toISOString(),
@@ -126,14 +139,16 @@ export async function runComparison(opts: CompareOptions): Promise<CompareResult
           models: infos,
           prompt: { version: PROMPT_VERSION, sha256: promptHash(scale), user_override: opts.prompt ?? null },
           seed: opts.seed ?? 42,
-          batch: false,
+          batch: batched.size > 0,
           cost_estimate_usd: estimate,
           max_cost_usd: opts.maxCost ?? null,
           versions: packageVersions(),
         };
     await writeRunInfo(runDir, run);
 
-    const outcome = await askAll(todo, testSet, runDir, { ...opts, spentBefore, log });
+    const direct = todo.filter((t) => !batched.has(t.model.name));
+    const viaBatch = todo.filter((t) => batched.has(t.model.name)).map((t) => ({ model: t.model, target: batched.get(t.model.name)!, items: t.items }));
+    const outcome = await askAll(direct, testSet, runDir, { ...opts, spentBefore, log }, viaBatch);
     const records = await readPredictions(runDir);
     const metrics = computeRunMetrics(testSet.items, records, run, opts.bootstrapIterations);
     await writeJson(path.join(runDir, RUN_FILES.metrics), metrics);
@@ -145,14 +160,32 @@ export async function runComparison(opts: CompareOptions): Promise<CompareResult
   }
 }
 
+/**
+ * Which models go through the Batch API: with `--batch` every model it can ask, and in any case a model
+ * whose batch was sent in this run folder and not yet collected.
+ */
+async function batchTargets(models: ScoreModel[], runDir: string, batchOn: boolean, log: (l: string) => void): Promise<Map<string, BatchTarget>> {
+  const out = new Map<string, BatchTarget>();
+  for (const m of models) {
+    const t = batchTarget(m);
+    if ("reason" in t) {
+      if (batchOn && t.reason !== "not an API model") log(`--batch: ${m.name}: ${t.reason}`);
+      continue;
+    }
+    if (batchOn || batchPending(await readBatchRecord(runDir, m.name))) out.set(m.name, t);
+  }
+  return out;
+}
+
 async function askAll(
   todo: { model: ScoreModel; concurrency: number; items: TestItem[] }[],
   testSet: TestSet,
   runDir: string,
   opts: CompareOptions & { spentBefore: number; log: (l: string) => void },
+  viaBatch: { model: ScoreModel; target: BatchTarget; items: TestItem[] }[] = [],
 ): Promise<{ asked: number; complete: boolean; stopReason?: string }> {
   const logFile = await PredictionLog.open(runDir);
-  const total = todo.reduce((s, t) => s + t.items.length, 0);
+  const total = [...todo, ...viaBatch].reduce((s, t) => s + t.items.length, 0);
   const started = Date.now();
   let done = 0, failed = 0, spent = opts.spentBefore;
   let stopReason: string | undefined;
@@ -184,6 +217,19 @@ async function askAll(
 
   const report = () => opts.onProgress?.({ done, failed, total, costUsd: spent, ratePerSecond: done / Math.max((Date.now() - started) / 1000, 1e-3) });
   report();
+  /** Append one answer, count it, and stop at --max-cost. */
+  const finish = async (m: ScoreModel, item: TestItem, sha: string, p: Prediction, batch = false) => {
+    const r = record(m, item, sha, p, batch);
+    await logFile.append(r);
+    done++;
+    if (r.predicted === null) failed++;
+    spent += r.cost_usd ?? 0;
+    report();
+    if (opts.maxCost !== undefined && spent >= opts.maxCost && !stop.signal.aborted) {
+      stopReason = `--max-cost $${opts.maxCost.toFixed(2)} reached ($${spent.toFixed(4)} spent)`;
+      stop.abort();
+    }
+  };
   const askOne = async (m: ScoreModel, item: TestItem) => {
     if (stop.signal.aborted) return;
     let sha = "";
@@ -199,25 +245,57 @@ async function askAll(
     } finally {
       release(item);
     }
-    const r = record(m, item, sha, p);
-    await logFile.append(r);
-    done++;
-    if (r.predicted === null) failed++;
-    spent += r.cost_usd ?? 0;
-    report();
-    if (opts.maxCost !== undefined && spent >= opts.maxCost && !stop.signal.aborted) {
-      stopReason = `--max-cost $${opts.maxCost.toFixed(2)} reached ($${spent.toFixed(4)} spent)`;
-      stop.abort();
-    }
+    await finish(m, item, sha, p);
   };
-  await Promise.all(todo.flatMap((t) => t.items.map((it) => limits.get(t.model.name)!(() => askOne(t.model, it)))));
+
+  // Batches are sent before any direct request (a refused upload stops the run before money is spent
+  // elsewhere), then collected while the direct models answer. They follow the caller's signal, not
+  // --max-cost: a sent batch is paid for whether or not it is collected.
+  const batches: { job: ModelBatch; answer: (a: BatchAnswer) => Promise<void> }[] = [];
+  try {
+    const batchOptions: BatchOptions = {
+      runDir,
+      imagesDir: testSet.imagesDir,
+      ...(opts.prompt !== undefined ? { prompt: opts.prompt } : {}),
+      ...(opts.imageMaxSide !== undefined ? { imageMaxSide: opts.imageMaxSide } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      log: opts.log,
+      resumeCommand: `npx streetsafe compare --resume ${shownPath(runDir)}`,
+      ...opts.batchPolling,
+    };
+    for (const b of viaBatch) {
+      const job = await ModelBatch.open(b.target, batchOptions);
+      const answer = (a: BatchAnswer) => finish(b.model, a.item, a.sha256, a.prediction, true);
+      if (!(await job.submit(b.items, answer))) break; // stopped: the signal also stops the direct models
+      batches.push({ job, answer });
+    }
+  } catch (e) {
+    await logFile.flush();
+    opts.signal?.removeEventListener("abort", onAbort);
+    throw e;
+  }
+  await Promise.all([
+    ...todo.flatMap((t) => t.items.map((it) => limits.get(t.model.name)!(() => askOne(t.model, it)))),
+    ...batches.map(async ({ job, answer }) => {
+      let why: string | undefined;
+      try {
+        why = await job.finish(answer);
+      } catch (e) {
+        // A failed download or a refused follow-up batch: the items stay missing and --resume tries again.
+        why = (e as Error).message;
+        opts.log(why);
+      }
+      if (why && !opts.signal?.aborted) stopReason ??= why;
+    }),
+  ]);
   await logFile.flush();
   opts.signal?.removeEventListener("abort", onAbort);
   if (opts.signal?.aborted && !stopReason) stopReason = "interrupted";
   return { asked: done, complete: done === total, stopReason };
 }
 
-function record(m: ScoreModel, item: TestItem, sha: string, p: Prediction): PredictionRecord {
+/** One line of predictions.jsonl; `batch`: priced at Batch API rates. */
+function record(m: ScoreModel, item: TestItem, sha: string, p: Prediction, batch = false): PredictionRecord {
   const usage = p.usage ? { input_tokens: p.usage.inputTokens, output_tokens: p.usage.outputTokens, ...(p.usage.cachedInputTokens !== undefined ? { cached_input_tokens: p.usage.cachedInputTokens } : {}) } : null;
   return {
     model: m.name,
@@ -233,7 +311,7 @@ function record(m: ScoreModel, item: TestItem, sha: string, p: Prediction): Pred
     error: p.error ?? null,
     usage,
     // A cached answer costs nothing in this run.
-    cost_usd: p.cached ? 0 : answerCost(p.modelId, p.usage),
+    cost_usd: p.cached ? 0 : answerCost(p.modelId, p.usage, batch),
     latency_ms: Math.round(p.latencyMs),
     cached: !!p.cached,
     finished_at: new Date().toISOString(),
@@ -282,14 +360,21 @@ export function computeRunMetrics(items: TestItem[], records: PredictionRecord[]
   };
 }
 
-function formatEstimate(estimate: Record<string, number | null>, todo: readonly (readonly [string, number])[], spentBefore: number): string {
+function formatEstimate(estimate: Record<string, number | null>, todo: readonly (readonly [string, number])[], spentBefore: number, batched: string[] = []): string {
   const lines = ["cost estimate before the first request (dated price table; check current prices):"];
   for (const [name, n] of todo) {
     const usd = estimate[name];
-    lines.push(`  ${name.padEnd(16)} ${String(n).padStart(5)} requests  ${usd === null ? "no price (local or unpriced model)" : `~$${usd.toFixed(4)}`}`);
+    const via = batched.includes(name) ? " (Batch API, half price)" : "";
+    lines.push(`  ${name.padEnd(16)} ${String(n).padStart(5)} requests  ${usd === null ? "no price (local or unpriced model)" : `~$${usd.toFixed(4)}${via}`}`);
   }
   if (spentBefore > 0) lines.push(`  already spent in this run: $${spentBefore.toFixed(4)}`);
   return lines.join("\n");
+}
+
+/** A run folder as the user would type it: relative when under the working directory. */
+function shownPath(dir: string): string {
+  const rel = path.relative(process.cwd(), dir);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) && rel.includes(path.sep) ? rel : dir;
 }
 
 function unique<T>(xs: T[]): T[] {

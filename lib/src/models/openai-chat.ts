@@ -30,7 +30,7 @@ import { PROMPT_VERSION, promptHash } from "../prompts";
 import { DEFAULT_SCALE, inScale, type Scale } from "../scale";
 import { parseScoreText } from "../score-text";
 import type { PreparedImage } from "../types";
-import { causeChain, createOpenAIClient, type OpenAIClientHandle } from "../openai-client";
+import { causeChain, createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../openai-client";
 import { redact } from "./keys";
 import { ModelUnavailableError, type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
 
@@ -137,6 +137,8 @@ export class OpenAIChatModel implements ScoreModel {
   private readonly fallbacks: string[] = [];
   /** The SDK client with its key, error-body capture and retry-after cap (openai-client.ts). */
   private readonly handle: OpenAIClientHandle;
+  /** How `handle` was made, with the key resolved (for clientFor). */
+  private readonly clientOptions: OpenAIClientOptions;
 
   constructor(opts: OpenAIChatOptions) {
     const d = OPENAI_CHAT_DEFAULTS;
@@ -153,7 +155,7 @@ export class OpenAIChatModel implements ScoreModel {
     }
     const maxRetryAfterMs = opts.maxRetryAfterMs ?? d.maxRetryAfterMs;
     const apiKeyEnv = opts.apiKeyEnv ?? (provider === "azure" ? d.azureApiKeyEnv : d.openaiApiKeyEnv);
-    this.handle = createOpenAIClient({
+    const clientOptions: OpenAIClientOptions = {
       name: opts.name,
       provider,
       ...(opts.baseURL !== undefined ? { baseURL: opts.baseURL } : {}),
@@ -167,9 +169,11 @@ export class OpenAIChatModel implements ScoreModel {
       maxRetries,
       maxRetryAfterMs,
       env,
-    });
+    };
+    this.handle = createOpenAIClient(clientOptions);
     this.client = this.handle.client;
     this.apiKey = this.handle.apiKey;
+    this.clientOptions = { ...clientOptions, apiKey: this.apiKey };
     const { baseURL, deployment, apiVersion } = this.handle;
 
     this.settings = {
@@ -220,10 +224,10 @@ export class OpenAIChatModel implements ScoreModel {
     for (let fallbacksLeft = 3; ; fallbacksLeft--) {
       const asked = { format: this.format, logprobs: this.logprobsOn };
       try {
-        const completion = await this.client.chat.completions.create(this.request(image, opts.prompt), {
+        const completion = await this.client.chat.completions.create(this.chatRequestBody(image, opts), {
           ...(opts.signal ? { signal: opts.signal } : {}),
         });
-        return this.toPrediction(completion, latency());
+        return this.predictionFromCompletion(completion, latency());
       } catch (err) {
         if (opts.signal?.aborted || err instanceof APIUserAbortError) throw err;
         if (fallbacksLeft > 0 && this.fallBack(err, asked)) continue;
@@ -232,11 +236,14 @@ export class OpenAIChatModel implements ScoreModel {
     }
   }
 
-  // -------------------------------------------------------------------------------------------------
-  // Private helpers
-
-  private request(image: PreparedImage, prompt: string | undefined): ChatCompletionCreateParamsNonStreaming {
+  /**
+   * The exact JSON body `predict` sends for `image` (model, messages, response_format, logprobs,
+   * temperature, seed, reply token limit), with the fallbacks taken so far. The Batch API sends it as
+   * one line's `body`.
+   */
+  chatRequestBody(image: PreparedImage, opts: Pick<PredictOptions, "prompt"> = {}): ChatCompletionCreateParamsNonStreaming {
     const s = this.settings;
+    const prompt = opts.prompt;
     let messages = promptMessages(this.scale, { dataUrl: toDataUrl(image.jpeg), detail: s.detail });
     if (prompt !== undefined) {
       messages = messages.map((m) =>
@@ -264,6 +271,30 @@ export class OpenAIChatModel implements ScoreModel {
     }
     return body;
   }
+
+  /**
+   * The Prediction `predict` returns for `completion` (a chat completion as the API sends it; anything
+   * else becomes a failure): the parsed score, reasons, usage, and probabilities from logprobs. The Batch
+   * API's output lines carry the same completions.
+   */
+  predictionFromCompletion(completion: ChatCompletion, latencyMs: number): Prediction {
+    return this.toPrediction(completion, latencyMs);
+  }
+
+  /**
+   * A client for the same provider, server and key with other limits, for endpoints beside chat
+   * (the Batch API's files and batches, whose uploads and downloads outlast one chat request).
+   */
+  clientFor(limits: { timeoutMs?: number; maxRetries?: number } = {}): OpenAIClientHandle {
+    return createOpenAIClient({
+      ...this.clientOptions,
+      ...(limits.timeoutMs !== undefined ? { timeoutMs: limits.timeoutMs } : {}),
+      ...(limits.maxRetries !== undefined ? { maxRetries: limits.maxRetries } : {}),
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Private helpers
 
   /**
    * Step down after a 400 naming a feature this server lacks (true: ask again). `asked` is what the

@@ -1,0 +1,634 @@
+/**
+ * `compare --batch`: API models answer through the OpenAI Batch API at half price, within 24 hours.
+ *
+ *   submit: serve cache hits without a request → write `batch/<model>.input.jsonl` (one line per image:
+ *           `custom_id`, POST /v1/chat/completions, the exact body `predict` would send) → upload it
+ *           (purpose batch) → create the batch (completion window 24h). `batch/<model>.json` records each
+ *           step as it happens, so an interrupted compare continues the same batch and never pays twice.
+ *   collect: poll with backoff until completed / failed / expired / cancelled (progress lines; Ctrl-C
+ *           stops waiting, not the batch) → download the output and error files beside the input →
+ *           each line through the model's own completion parser; lines with an error, and images with
+ *           no line at all, become failed answers carrying the provider's error. Answers are stored in
+ *           the response cache like direct ones.
+ *
+ * The runner (run.ts) turns answers into prediction records priced at Batch rates. Only chat models on
+ * the OpenAI provider whose model has an OpenAI price (base or `ft:`) take this path; other servers
+ * (vLLM, Ollama: no Batch API), Azure OpenAI (batch deployments with their own routing), local models
+ * and baselines are asked directly in the same run.
+ */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import pLimit from "p-limit";
+import { toFile } from "openai";
+import type { Batch } from "openai/resources/batches";
+import type { ChatCompletion } from "openai/resources/chat/completions";
+import { cacheLayer, type CacheLayer } from "../cache";
+import { prepareImage } from "../images";
+import { OpenAIChatModel } from "../models/openai-chat";
+import { redact } from "../models/keys";
+import type { Prediction, ScoreModel } from "../models/types";
+import { isTransientApiError, type OpenAIClientHandle } from "../openai-client";
+import { writeJson } from "../output";
+import { abortableSleep, backoffDelay, describeApiError } from "../finetune/monitor";
+import type { PreparedImage } from "../types";
+import { answerCost } from "./cost";
+import type { TestItem } from "./test-set";
+
+// ---------------------------------------------------------------------------------------------------
+// Constants
+
+/** Defaults for every option not given (one place; covered by a test). */
+export const BATCH_DEFAULTS = {
+  /** First wait between status reads; it grows ×1.5 while nothing changes, up to maxPollIntervalMs. */
+  pollIntervalMs: 30_000,
+  maxPollIntervalMs: 5 * 60_000,
+  /** While status reads fail: the wait doubles up to this, and polling gives up after giveUpAfterMs of nothing but errors. */
+  maxBackoffMs: 5 * 60_000,
+  giveUpAfterMs: 30 * 60_000,
+  /** Per status read (the backoff here is the retry). */
+  requestTimeoutMs: 60_000,
+  /** Per upload or download attempt (input files carry every image). */
+  transferTimeoutMs: 15 * 60_000,
+  /** OpenAI's limits on one batch input file. */
+  maxRequests: 50_000,
+  maxInputBytes: 200 * 1024 * 1024,
+  /** Images prepared at once while writing the input file. */
+  prepareConcurrency: 4,
+  /** Tries of batch creation after transient failures (each first checks whether the batch exists). */
+  createAttempts: 3,
+} as const;
+
+/** The folder under the run folder holding each model's batch files. */
+export const BATCH_DIR = "batch";
+export const BATCH_ENDPOINT = "/v1/chat/completions";
+export const BATCH_COMPLETION_WINDOW = "24h";
+/** Statuses after which a batch changes no more. */
+export const BATCH_TERMINAL_STATUSES: readonly string[] = ["completed", "failed", "expired", "cancelled"];
+
+// ---------------------------------------------------------------------------------------------------
+// Types
+
+/** One line of the input file: which test images its answer belongs to. */
+export interface BatchRequestEntry {
+  custom_id: string;
+  image_sha256: string;
+  /** Test-set image names with these bytes (usually one). */
+  images: string[];
+  /** Where the answer goes in the response cache; null without a cache. */
+  cache_key: string | null;
+}
+
+/** `batch/<model>.json`: what is known about one model's batch, rewritten atomically at every step. */
+export interface BatchRecord {
+  model: string;
+  model_id: string;
+  /** "prepared": the input file is written, nothing sent; then the provider's status; "collected": every answer is in predictions.jsonl. */
+  status: "prepared" | Batch["status"] | "collected";
+  endpoint: string;
+  completion_window: string;
+  /** Relative to the run folder. */
+  input_file: string;
+  input_bytes: number;
+  input_file_id: string | null;
+  batch_id: string | null;
+  request_counts: { total: number; completed: number; failed: number } | null;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  /** Batch-level errors (a failed validation), as the provider gave them. */
+  errors: string[];
+  created_at: string;
+  updated_at: string;
+  requests: BatchRequestEntry[];
+}
+
+/** One model answer for one test image, from the cache or the batch. */
+export interface BatchAnswer {
+  item: TestItem;
+  sha256: string;
+  prediction: Prediction;
+}
+
+export interface BatchOptions {
+  runDir: string;
+  imagesDir: string;
+  prompt?: string;
+  imageMaxSide?: number;
+  /** Stops building, uploading and polling; a created batch goes on at the provider. */
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Printed when polling stops early: how to continue. */
+  resumeCommand?: string;
+  pollIntervalMs?: number;
+  maxPollIntervalMs?: number;
+  maxBackoffMs?: number;
+  giveUpAfterMs?: number;
+}
+
+/** A model that can go through the Batch API, with its cache layer if it has one. */
+export interface BatchTarget {
+  model: ScoreModel;
+  chat: OpenAIChatModel;
+  cache: CacheLayer | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Which models
+
+/** The chat model under `model` (behind the response cache or not) when the Batch API can ask it; else why not. */
+export function batchTarget(model: ScoreModel): BatchTarget | { reason: string } {
+  const cache = cacheLayer(model);
+  const inner = cache?.model ?? model;
+  if (!(inner instanceof OpenAIChatModel)) return { reason: "not an API model" };
+  if (inner.describe()["provider"] === "azure") return { reason: "Azure OpenAI batches need a batch deployment; asked directly" };
+  // The Batch API and its prices are OpenAI's: a model without an OpenAI price (vLLM, Ollama, other
+  // servers) has no batch endpoint to go to.
+  if (answerCost(inner.id, { inputTokens: 1, outputTokens: 1 }, true) === null) return { reason: `${inner.id} is not an OpenAI model with a Batch price; asked directly` };
+  return { model, chat: inner, cache };
+}
+
+/** File names of a model's batch files inside the run folder. */
+export function batchPaths(runDir: string, model: string): { record: string; input: string; output: string; errors: string } {
+  const safe = model.replace(/[^A-Za-z0-9._-]/g, "_");
+  const dir = path.join(runDir, BATCH_DIR);
+  return {
+    record: path.join(dir, `${safe}.json`),
+    input: path.join(dir, `${safe}.input.jsonl`),
+    output: path.join(dir, `${safe}.output.jsonl`),
+    errors: path.join(dir, `${safe}.errors.jsonl`),
+  };
+}
+
+/** The model's batch record, or null when there is none. */
+export async function readBatchRecord(runDir: string, model: string): Promise<BatchRecord | null> {
+  const file = batchPaths(runDir, model).record;
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as BatchRecord;
+  } catch (e) {
+    throw new Error(`${file}: cannot read the batch record (${(e as Error).message}); it names the batch this run paid for, so it is not replaced`);
+  }
+}
+
+/** A batch was sent for this model and its answers are not all collected: it must be collected, never asked again. */
+export function batchPending(record: BatchRecord | null): boolean {
+  return !!record && record.status !== "collected" && record.input_file_id !== null;
+}
+
+/** The custom_id of a model's request for an image: stable across runs and resumes. */
+export function batchCustomId(model: string, imageSha256: string): string {
+  return `${model}:${imageSha256}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One model's batch
+
+export class ModelBatch {
+  private readonly log: (line: string) => void;
+  private readonly paths: ReturnType<typeof batchPaths>;
+  /** Status reads and small requests. */
+  private readonly api: OpenAIClientHandle;
+  /** Uploads and downloads. */
+  private readonly transfer: OpenAIClientHandle;
+  private record: BatchRecord | null = null;
+  /** The items submit was asked about (still missing in the run), by image name. */
+  private wanted = new Map<string, TestItem>();
+  /** Items a continued batch does not cover: sent in a new batch after it. */
+  private left: TestItem[] = [];
+
+  private constructor(
+    readonly target: BatchTarget,
+    private readonly opts: BatchOptions,
+  ) {
+    this.log = opts.log ?? ((l) => console.error(l));
+    this.paths = batchPaths(opts.runDir, target.model.name);
+    this.api = target.chat.clientFor({ timeoutMs: BATCH_DEFAULTS.requestTimeoutMs, maxRetries: 2 });
+    this.transfer = target.chat.clientFor({ timeoutMs: BATCH_DEFAULTS.transferTimeoutMs, maxRetries: 2 });
+  }
+
+  static async open(target: BatchTarget, opts: BatchOptions): Promise<ModelBatch> {
+    const b = new ModelBatch(target, opts);
+    b.record = await readBatchRecord(opts.runDir, target.model.name);
+    return b;
+  }
+
+  get name(): string {
+    return this.target.model.name;
+  }
+
+  get batchId(): string | null {
+    return this.record?.batch_id ?? null;
+  }
+
+  /**
+   * Make sure a batch is running for `items` (those without an answer yet): continue the recorded one,
+   * or serve cache hits (through `onAnswer`) and send the rest. False when stopped by the signal.
+   * Setup failures (an upload refused, a server without the Batch API) throw, saying what was sent.
+   */
+  async submit(items: TestItem[], onAnswer: (a: BatchAnswer) => Promise<void>): Promise<boolean> {
+    this.wanted = new Map(items.map((it) => [it.image, it]));
+    this.left = [];
+    const r = this.record;
+    if (r && r.status !== "collected") {
+      const covered = new Set(r.requests.flatMap((q) => q.images));
+      const left = items.filter((it) => !covered.has(it.image));
+      if (r.batch_id) {
+        this.left = left;
+        this.log(`batch ${this.name}: continuing ${r.batch_id} (${r.status}, ${r.requests.length} requests); nothing uploaded again`);
+        return true;
+      }
+      if (r.input_file_id) {
+        this.left = left;
+        this.log(`batch ${this.name}: ${r.input_file_id} was uploaded before the run stopped; creating its batch`);
+        return this.create();
+      }
+      const exists = await fs.stat(path.join(this.opts.runDir, r.input_file)).then(() => true, () => false);
+      if (exists && left.length === 0) return (await this.upload()) && (await this.create());
+      // Prepared, never sent, and not covering every item: build it again (nothing was paid).
+    }
+    if (r && r.status === "collected") await this.archive();
+    if (items.length === 0) return true;
+    if (!(await this.build(items, onAnswer))) return false;
+    if (this.record!.requests.length === 0) {
+      this.log(`batch ${this.name}: every image was answered from the cache or could not be prepared; no batch sent`);
+      this.record!.status = "collected";
+      await this.save();
+      return true;
+    }
+    return (await this.upload()) && (await this.create());
+  }
+
+  /**
+   * After submit: poll until the batch ends and give an answer for every item still missing; items a
+   * continued batch did not cover go into a new batch. Returns why it stopped early, or undefined.
+   */
+  async finish(onAnswer: (a: BatchAnswer) => Promise<void>): Promise<string | undefined> {
+    const stopped = await this.collect(onAnswer);
+    if (stopped || this.left.length === 0) return stopped;
+    this.log(`batch ${this.name}: ${this.left.length} image(s) were not in ${this.batchId}; sending them in a new batch`);
+    if (!(await this.submit(this.left, onAnswer))) return this.stopped("interrupted");
+    return this.collect(onAnswer);
+  }
+
+  private async collect(onAnswer: (a: BatchAnswer) => Promise<void>): Promise<string | undefined> {
+    const r = this.record;
+    if (!r || !r.batch_id || r.status === "collected") return undefined;
+    if (!BATCH_TERMINAL_STATUSES.includes(r.status)) {
+      const stopped = await this.poll();
+      if (stopped) return stopped;
+    }
+    if (!(await this.download())) return this.stopped("interrupted while downloading the results");
+    const answers = await this.answers();
+    for (const q of r.requests) {
+      const p = answers.get(q.custom_id)!;
+      if (p.error === undefined && p.score !== null && q.cache_key && this.target.cache) await this.target.cache.cache.set(q.cache_key, p);
+      for (const image of q.images) {
+        const item = this.wanted.get(image);
+        if (item) await onAnswer({ item, sha256: q.image_sha256, prediction: p });
+      }
+    }
+    r.status = "collected";
+    await this.save();
+    return undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Private helpers
+
+  /** Write the input file (cache hits answered instead) and the record in state "prepared". False when stopped. */
+  private async build(items: TestItem[], onAnswer: (a: BatchAnswer) => Promise<void>): Promise<boolean> {
+    const { chat, cache } = this.target;
+    const d = BATCH_DEFAULTS;
+    await fs.mkdir(path.dirname(this.paths.input), { recursive: true });
+    const out = await fs.open(this.paths.input, "w");
+    const requests = new Map<string, BatchRequestEntry>();
+    let bytes = 0;
+    let hits = 0;
+    const limit = pLimit(d.prepareConcurrency);
+    try {
+      // Chunks keep at most a few prepared images in memory; lines keep the test set's order.
+      const chunk = d.prepareConcurrency * 4;
+      for (let start = 0; start < items.length; start += chunk) {
+        if (this.opts.signal?.aborted) return false;
+        const part = items.slice(start, start + chunk);
+        const prepared = await Promise.all(
+          part.map((it) =>
+            limit(() =>
+              prepareImage(path.join(this.opts.imagesDir, it.image), { maxSide: this.opts.imageMaxSide }).then(
+                (img): PreparedImage | Error => img,
+                (e: Error) => e,
+              ),
+            ),
+          ),
+        );
+        for (let i = 0; i < part.length; i++) {
+          const item = part[i]!;
+          const img = prepared[i]!;
+          if (img instanceof Error) {
+            await onAnswer({ item, sha256: "", prediction: failure(chat, `image could not be prepared: ${img.message}`, this.api.apiKey) });
+            continue;
+          }
+          const known = requests.get(img.sha256);
+          if (known) {
+            known.images.push(item.image);
+            continue;
+          }
+          const key = cache ? cache.keyFor(img, { prompt: this.opts.prompt }) : null;
+          const hit = key ? await cache!.cache.get(key) : undefined;
+          if (hit) {
+            hits++;
+            await onAnswer({ item, sha256: img.sha256, prediction: { ...hit, cached: true } });
+            continue;
+          }
+          const custom_id = batchCustomId(this.name, img.sha256);
+          const line =
+            JSON.stringify({ custom_id, method: "POST", url: BATCH_ENDPOINT, body: chat.chatRequestBody(img, { prompt: this.opts.prompt }) }) + "\n";
+          bytes += Buffer.byteLength(line);
+          if (requests.size + 1 > d.maxRequests || bytes > d.maxInputBytes) {
+            throw new Error(
+              `batch ${this.name}: more than ${d.maxRequests} requests or ${d.maxInputBytes / 2 ** 20} MB in one batch input file; ` +
+                `compare fewer images (--limit) or use a smaller --image-max-side`,
+            );
+          }
+          await out.write(line);
+          requests.set(img.sha256, { custom_id, image_sha256: img.sha256, images: [item.image], cache_key: key });
+        }
+      }
+    } finally {
+      await out.close();
+    }
+    const now = new Date().toISOString();
+    this.record = {
+      model: this.name,
+      model_id: chat.id,
+      status: "prepared",
+      endpoint: BATCH_ENDPOINT,
+      completion_window: BATCH_COMPLETION_WINDOW,
+      input_file: path.relative(this.opts.runDir, this.paths.input),
+      input_bytes: bytes,
+      input_file_id: null,
+      batch_id: null,
+      request_counts: null,
+      output_file_id: null,
+      error_file_id: null,
+      errors: [],
+      created_at: now,
+      updated_at: now,
+      requests: [...requests.values()],
+    };
+    await this.save();
+    if (hits) this.log(`batch ${this.name}: ${hits} image(s) answered from the cache, not sent`);
+    return true;
+  }
+
+  /** Upload the input file (purpose batch) and record its id. False when stopped. */
+  private async upload(): Promise<boolean> {
+    const r = this.record!;
+    const file = path.join(this.opts.runDir, r.input_file);
+    let id: string;
+    try {
+      const upload = await toFile(await fs.readFile(file), path.basename(file), { type: "application/jsonl" });
+      const f = await this.transfer.client.files.create({ file: upload, purpose: "batch" }, this.opts.signal ? { signal: this.opts.signal } : {});
+      id = f.id;
+    } catch (err) {
+      if (this.opts.signal?.aborted) return false;
+      throw new Error(
+        `batch ${this.name}: uploading ${r.input_file} (${this.api.baseURL}) failed: ${describeApiError(err, this.api)}. Nothing was sent for this model; ` +
+          `run again, or without --batch if this server has no Batch API`,
+        { cause: err },
+      );
+    }
+    r.input_file_id = id;
+    await this.save();
+    this.log(`batch ${this.name}: uploaded ${r.requests.length} requests (${(r.input_bytes / 2 ** 20).toFixed(1)} MB) → ${id}`);
+    return true;
+  }
+
+  /**
+   * Create the batch for the uploaded file and record it. Creation is sent once: after a transient
+   * failure the provider's recent batches are searched for one on this file before asking again.
+   */
+  private async create(): Promise<boolean> {
+    const r = this.record!;
+    const inputFileId = r.input_file_id!;
+    const body = {
+      input_file_id: inputFileId,
+      endpoint: BATCH_ENDPOINT,
+      completion_window: BATCH_COMPLETION_WINDOW,
+      metadata: { streetsafe_run: path.basename(this.opts.runDir), streetsafe_model: this.name.slice(0, 512) },
+    } as const;
+    let batch: Batch | null = null;
+    for (let attempt = 0; !batch; attempt++) {
+      try {
+        batch = await this.api.client.batches.create(body, { maxRetries: 0 });
+      } catch (err) {
+        if (!isTransientApiError(err)) {
+          throw new Error(
+            `batch ${this.name}: the provider refused the batch for ${inputFileId}: ${describeApiError(err, this.api)}. ` +
+              `No batch was created; the uploaded file ${inputFileId} is recorded in ${path.relative(this.opts.runDir, this.paths.record)}`,
+            { cause: err },
+          );
+        }
+        const why = describeApiError(err, this.api);
+        batch = await this.findBatchFor(inputFileId).catch(() => null);
+        if (batch) {
+          this.log(`batch ${this.name}: creation answered with an error (${why}), but ${batch.id} exists for ${inputFileId}; using it`);
+          break;
+        }
+        if (attempt + 1 >= BATCH_DEFAULTS.createAttempts) throw new Error(`batch ${this.name}: could not create the batch after ${attempt + 1} tries: ${why}`);
+        const wait = backoffDelay(attempt, 1000, 30_000);
+        this.log(`batch ${this.name}: creation failed (${why}); no batch was made; trying again in ${Math.round(wait / 1000)} s`);
+        if (!(await abortableSleep(wait, this.opts.signal))) return false;
+      }
+    }
+    this.apply(batch);
+    await this.save();
+    this.log(`batch ${this.name}: ${batch.id} created (${r.requests.length} requests, ${batch.status}); answers within ${BATCH_COMPLETION_WINDOW}`);
+    return true;
+  }
+
+  private async findBatchFor(inputFileId: string): Promise<Batch | null> {
+    const page = await this.api.client.batches.list({ limit: 20 }, { maxRetries: 0 });
+    return page.data.find((b) => b.input_file_id === inputFileId) ?? null;
+  }
+
+  /** Poll until a terminal status; returns why it stopped early, or undefined. */
+  private async poll(): Promise<string | undefined> {
+    const d = BATCH_DEFAULTS;
+    const o = this.opts;
+    const base = o.pollIntervalMs ?? d.pollIntervalMs;
+    const maxInterval = Math.max(base, o.maxPollIntervalMs ?? d.maxPollIntervalMs);
+    const maxBackoff = Math.max(base, o.maxBackoffMs ?? d.maxBackoffMs);
+    const giveUpAfter = o.giveUpAfterMs ?? d.giveUpAfterMs;
+    const id = this.record!.batch_id!;
+    let interval = base;
+    let troubleSince: number | null = null;
+    let troubles = 0;
+    let shown = this.progressLine();
+    this.log(shown);
+    // A record last updated long ago (a resumed run) is read at once.
+    let stale = Date.now() - Date.parse(this.record!.updated_at) >= base;
+    for (;;) {
+      const wait = stale ? 0 : troubleSince === null ? interval : backoffDelay(troubles - 1, base, maxBackoff);
+      stale = false;
+      if (!(await abortableSleep(wait, o.signal))) return this.stopped("interrupted");
+      // A signal per read: the SDK never removes its listener from a request's signal.
+      const read = new AbortController();
+      const forward = () => read.abort();
+      o.signal?.addEventListener("abort", forward, { once: true });
+      let batch: Batch;
+      try {
+        batch = await this.api.client.batches.retrieve(id, { maxRetries: 0, timeout: d.requestTimeoutMs, signal: read.signal });
+      } catch (err) {
+        if (o.signal?.aborted) return this.stopped("interrupted");
+        const why = describeApiError(err, this.api);
+        if (!isTransientApiError(err)) return this.stopped(`reading ${id} failed: ${why}`);
+        troubleSince ??= Date.now();
+        troubles++;
+        if (Date.now() - troubleSince > giveUpAfter) return this.stopped(`gave up reading ${id} after ${Math.round(giveUpAfter / 60_000)} min of errors (last: ${why})`);
+        this.log(`batch ${this.name}: reading ${id} failed (${why}); trying again in ${Math.round(backoffDelay(troubles - 1, base, maxBackoff) / 1000)} s`);
+        continue;
+      } finally {
+        o.signal?.removeEventListener("abort", forward);
+      }
+      troubleSince = null;
+      troubles = 0;
+      this.apply(batch);
+      const line = this.progressLine();
+      if (line !== shown) {
+        await this.save();
+        this.log(line);
+        shown = line;
+        interval = base;
+      } else {
+        interval = Math.min(maxInterval, Math.round(interval * 1.5));
+      }
+      if (BATCH_TERMINAL_STATUSES.includes(batch.status)) return undefined;
+    }
+  }
+
+  /** Download the output and error files beside the input (once; a resume reuses them). False when stopped. */
+  private async download(): Promise<boolean> {
+    const r = this.record!;
+    for (const [id, file] of [
+      [r.output_file_id, this.paths.output],
+      [r.error_file_id, this.paths.errors],
+    ] as const) {
+      if (!id) continue;
+      if (await fs.stat(file).then(() => true, () => false)) continue;
+      try {
+        const res = await this.transfer.client.files.content(id, this.opts.signal ? { signal: this.opts.signal } : {});
+        const text = await res.text();
+        const tmp = `${file}.part`;
+        await fs.writeFile(tmp, text);
+        await fs.rename(tmp, file);
+      } catch (err) {
+        if (this.opts.signal?.aborted) return false;
+        throw new Error(`batch ${this.name}: downloading ${id} of ${r.batch_id} failed: ${describeApiError(err, this.api)}; --resume downloads it again`, { cause: err });
+      }
+    }
+    return true;
+  }
+
+  /** custom_id → the answer: parsed output lines, error lines, and a failure for each request without a line. */
+  private async answers(): Promise<Map<string, Prediction>> {
+    const r = this.record!;
+    const { chat } = this.target;
+    const ids = new Set(r.requests.map((q) => q.custom_id));
+    const out = new Map<string, Prediction>();
+    for (const file of [this.paths.output, this.paths.errors]) {
+      const text = await fs.readFile(file, "utf8").catch(() => "");
+      for (const raw of text.split("\n")) {
+        if (!raw.trim()) continue;
+        let line: BatchOutputLine;
+        try {
+          line = JSON.parse(raw) as BatchOutputLine;
+        } catch {
+          continue; // a garbled line: its image gets the "no answer" failure below
+        }
+        if (!line.custom_id || !ids.has(line.custom_id) || out.has(line.custom_id)) continue;
+        out.set(line.custom_id, this.answerOf(line));
+      }
+    }
+    const why = this.noAnswerReason();
+    for (const q of r.requests) if (!out.has(q.custom_id)) out.set(q.custom_id, failure(chat, why, this.api.apiKey));
+    return out;
+  }
+
+  private answerOf(line: BatchOutputLine): Prediction {
+    const { chat } = this.target;
+    const status = line.response?.status_code;
+    if (status !== undefined && status >= 200 && status < 300 && line.response?.body) {
+      return chat.predictionFromCompletion(line.response.body as unknown as ChatCompletion, 0);
+    }
+    const e = line.error ?? line.response?.body?.error;
+    const code = e?.code ? `${e.code}: ` : "";
+    const http = status !== undefined ? `HTTP ${status} ` : "";
+    const text = e?.message ?? (line.response?.body ? JSON.stringify(line.response.body).slice(0, 300) : "no response");
+    return failure(chat, `batch ${this.record!.batch_id}: ${http}${code}${text}`, this.api.apiKey);
+  }
+
+  private noAnswerReason(): string {
+    const r = this.record!;
+    const errors = r.errors.length ? `: ${r.errors.slice(0, 3).join("; ")}` : "";
+    return `batch ${r.batch_id} ended ${r.status} without an answer for this image${errors}`;
+  }
+
+  private apply(batch: Batch): void {
+    const r = this.record!;
+    r.batch_id = batch.id;
+    r.status = batch.status;
+    r.request_counts = batch.request_counts ? { total: batch.request_counts.total, completed: batch.request_counts.completed, failed: batch.request_counts.failed } : r.request_counts;
+    r.output_file_id = batch.output_file_id ?? r.output_file_id;
+    r.error_file_id = batch.error_file_id ?? r.error_file_id;
+    const errors = (batch.errors?.data ?? []).map((e) => `${e.code ? `${e.code}: ` : ""}${e.message ?? ""}${e.line != null ? ` (line ${e.line})` : ""}`);
+    if (errors.length) r.errors = errors.map((e) => redact(e, [this.api.apiKey]));
+  }
+
+  private progressLine(): string {
+    const r = this.record!;
+    const c = r.request_counts;
+    const counts = c && c.total > 0 ? ` · ${c.completed + c.failed}/${c.total} done${c.failed ? ` (${c.failed} failed)` : ""}` : "";
+    return `batch ${this.name} ${r.batch_id}: ${r.status}${counts}`;
+  }
+
+  private stopped(why: string): string {
+    const resume = this.opts.resumeCommand ? `; the batch goes on at the provider: ${this.opts.resumeCommand} collects it` : "; the batch goes on at the provider";
+    const msg = `batch ${this.name} ${this.record?.batch_id ?? ""}: stopped waiting (${why})${resume}`;
+    this.log(msg);
+    return msg;
+  }
+
+  private async save(): Promise<void> {
+    const r = this.record!;
+    r.updated_at = new Date().toISOString();
+    await writeJson(this.paths.record, r);
+  }
+
+  /** Keep a collected batch's files under its id before a new batch takes the model's names. */
+  private async archive(): Promise<void> {
+    const tag = this.record?.batch_id ?? `prepared-${Date.now()}`;
+    for (const file of Object.values(this.paths)) {
+      const to = file.replace(/(\.[a-z]+\.jsonl|\.json)$/, `.${tag}$1`);
+      await fs.rename(file, to).catch(() => {});
+    }
+    this.record = null;
+  }
+}
+
+/** One line of a batch output or error file. */
+interface BatchOutputLine {
+  id?: string;
+  custom_id?: string;
+  response?: { status_code?: number; request_id?: string; body?: (Record<string, unknown> & { error?: { code?: string | null; message?: string } }) | null } | null;
+  error?: { code?: string | null; message?: string } | null;
+}
+
+function failure(chat: OpenAIChatModel, error: string, apiKey: string): Prediction {
+  return { score: null, reasons: [], raw: "", error: redact(error, [apiKey]), latencyMs: 0, modelId: chat.id };
+}
