@@ -9,7 +9,7 @@ import path from "node:path";
 import { ResponseCache, withCache } from "../cache";
 import { DEFAULT_SCALE, type Scale } from "../scale";
 import { ImageStatsBaseline, MeanBaseline } from "./baselines";
-import { DEFAULT_MODEL_CONFIG, loadModelConfig, type ModelConfig, type ModelEntry } from "./config";
+import { BUILTIN_MODELS, DEFAULT_MODEL_CONFIG, loadModelConfig, type ModelConfig, type ModelEntry } from "./config";
 import { OpenAIChatModel } from "./openai-chat";
 import { LocalQwen2VLModel } from "./qwen2vl-local";
 import { ModelUnavailableError, type ScoreModel } from "./types";
@@ -51,7 +51,10 @@ export class ModelFactory {
   }
 
   entry(name: string): ModelEntry {
-    const e = this.config.models[name];
+    // The offline baselines need no settings: a config file that does not list them still has them
+    // (a comparison always adds "mean", and must not fail on a config that only names API models).
+    const builtin = BUILTIN_MODELS[name];
+    const e = this.config.models[name] ?? (builtin && (builtin.type === "mean" || builtin.type === "image-stats") ? builtin : undefined);
     if (!e) throw new Error(`unknown model "${name}"; configured: ${this.names().join(", ")} (see ${DEFAULT_MODEL_CONFIG})`);
     return e;
   }
