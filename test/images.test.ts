@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync, existsSync } from "node:fs";
+import { writeFileSync, existsSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { checkImages, prepareImage, resolveImagePath, storedImageProvider, toDataUrl } from "../lib/src/images";
@@ -75,4 +75,13 @@ test("checkImages reports every bad image with its row and keeps the good ones",
   assert.ok(existsSync(rec.preparedPath!));
   const again = await storedImageProvider(records)(item("good.jpg"));
   assert.equal(again.sha256, rec.sha256);
+});
+
+test("a symbolic link inside the images folder that leads outside it is refused", async () => {
+  const dir = tempDir();
+  const outside = path.join(tempDir(), "secret.jpg");
+  writeFileSync(outside, await solid(32, 32));
+  symlinkSync(outside, path.join(dir, "link.jpg"));
+  const { problems } = await checkImages([item("link.jpg", 2)], dir);
+  assert.deepEqual(problems.map((p) => p.kind), ["path-escape"]);
 });

@@ -119,7 +119,7 @@ test("images that are missing or not images are all reported, and nothing is lef
     ]);
     return true;
   });
-  assert.deepEqual(readdirSync(dataDir), [], "no outputs and no staging folder");
+  assert.equal(existsSync(dataDir), false, "no outputs, no staging folder, no empty data folder");
 });
 
 function runCli(args: string[]) {

@@ -136,6 +136,11 @@ async function checkOne(
   }
   const file = await locateImage(imagesDir, item.image);
   if (!file) return { ...at, kind: "missing-image", message: `image "${item.image}" not found in ${imagesDir}` };
+  // A symbolic link inside the folder must not lead outside it either.
+  const [realRoot, realFile] = await Promise.all([fs.realpath(imagesDir), fs.realpath(path.join(imagesDir, file))]);
+  if (!realFile.startsWith(realRoot + path.sep)) {
+    return { ...at, kind: "path-escape", message: `image "${item.image}" is a link to a file outside the images folder ${imagesDir}` };
+  }
   const bytes = await fs.readFile(path.join(imagesDir, file));
   let prepared: PreparedImage;
   try {

@@ -11,13 +11,15 @@ export class StagedOutput {
   private constructor(
     readonly targetDir: string,
     readonly stagingDir: string,
+    /** The first folder this step created on the way to targetDir, removed again on abort. */
+    private readonly created: string | undefined,
   ) {}
 
   static async begin(targetDir: string): Promise<StagedOutput> {
-    await fs.mkdir(targetDir, { recursive: true });
+    const created = await fs.mkdir(targetDir, { recursive: true });
     const stagingDir = path.join(targetDir, `.staging-${process.pid}-${randomBytes(3).toString("hex")}`);
     await fs.mkdir(stagingDir);
-    return new StagedOutput(targetDir, stagingDir);
+    return new StagedOutput(targetDir, stagingDir, created);
   }
 
   /** A path inside the staging folder (its parent folder is created). */
@@ -41,12 +43,14 @@ export class StagedOutput {
       await fs.rename(from, to);
       moved.push(to);
     }
-    await this.abort();
+    await fs.rm(this.stagingDir, { recursive: true, force: true });
     return moved;
   }
 
+  /** Drop everything staged; a destination folder this step created is removed too, so nothing is left. */
   async abort(): Promise<void> {
     await fs.rm(this.stagingDir, { recursive: true, force: true });
+    if (this.created) await fs.rm(this.created, { recursive: true, force: true });
   }
 }
 
