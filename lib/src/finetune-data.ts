@@ -4,6 +4,7 @@
  * thousands of images writes with flat memory.
  */
 import { createWriteStream, promises as fs, type WriteStream } from "node:fs";
+import { toDataUrl } from "./images";
 import { assistantTarget, systemPrompt, userPrompt } from "./prompts";
 import type { Scale } from "./scale";
 import type { GroundTruthItem, PreparedImage } from "./types";
@@ -26,9 +27,6 @@ export type OpenAIChatMessage =
   | { role: "user"; content: string | Array<OpenAITextPart | OpenAIImagePart> }
   | { role: "assistant"; content: string };
 
-export function jpegDataUrl(jpeg: Buffer): string {
-  return `data:image/jpeg;base64,${jpeg.toString("base64")}`;
-}
 
 /**
  * The prompt half of a conversation (system + user), the same for training lines and for inference
@@ -61,7 +59,7 @@ export function openAIExample(
   if (opts.withImages && !image) throw new Error("a with-images example needs its image");
   if (!opts.withImages && image) throw new Error("a text-only example must not be given an image");
   const prompt = image
-    ? promptMessages(opts.scale, { dataUrl: jpegDataUrl(checkedJpeg(image)), detail: opts.detail ?? "low" })
+    ? promptMessages(opts.scale, { dataUrl: toDataUrl(checkedJpeg(image)), detail: opts.detail ?? "low" })
     : promptMessages(opts.scale);
   return { messages: [...prompt, { role: "assistant", content: assistantTarget(item) }] };
 }

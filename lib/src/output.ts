@@ -54,6 +54,16 @@ export class StagedOutput {
   }
 }
 
+/** A file's text, or null when it does not exist (other read errors throw). */
+export async function readTextIfExists(file: string): Promise<string | null> {
+  try {
+    return await fs.readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw e;
+  }
+}
+
 /** Write a file via a temporary sibling and a rename. */
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });

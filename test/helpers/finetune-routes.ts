@@ -16,7 +16,8 @@ import { promises as fs } from "node:fs";
 import type http from "node:http";
 import path from "node:path";
 import sharp from "sharp";
-import { jpegDataUrl, promptMessages } from "../../lib/src/finetune-data";
+import { promptMessages } from "../../lib/src/finetune-data";
+import { toDataUrl } from "../../lib/src/images";
 import { sendError, type Route, type RouteContext } from "./openai-server";
 
 export type SimStatus = "validating_files" | "queued" | "running" | "succeeded" | "failed" | "cancelled";
@@ -413,7 +414,7 @@ export async function writeFineTuneData(dataDir: string, opts: { train?: number;
     const jpeg = withImages
       ? await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 20 * (i % 12), g: 90, b: 160 } } }).jpeg({ quality: 80 }).toBuffer()
       : null;
-    const messages = jpeg ? promptMessages(scale, { dataUrl: jpegDataUrl(jpeg), detail: "low" }) : promptMessages(scale);
+    const messages = jpeg ? promptMessages(scale, { dataUrl: toDataUrl(jpeg), detail: "low" }) : promptMessages(scale);
     return JSON.stringify({ messages: [...messages, { role: "assistant", content: JSON.stringify({ score, reasons: ["test reason"] }) }] });
   };
   for (const [split, n] of [["train", opts.train ?? 12], ["val", opts.val ?? 4]] as const) {

@@ -28,7 +28,7 @@ import { OpenAIChatModel } from "../models/openai-chat";
 import { redact } from "../models/keys";
 import type { Prediction, ScoreModel } from "../models/types";
 import { isTransientApiError, type OpenAIClientHandle } from "../openai-client";
-import { writeJson } from "../output";
+import { readTextIfExists, writeJson } from "../output";
 import { abortableSleep, backoffDelay, describeApiError } from "../finetune/monitor";
 import type { PreparedImage } from "../types";
 import { answerCost } from "./cost";
@@ -161,13 +161,8 @@ export function batchPaths(runDir: string, model: string): { record: string; inp
 /** The model's batch record, or null when there is none. */
 export async function readBatchRecord(runDir: string, model: string): Promise<BatchRecord | null> {
   const file = batchPaths(runDir, model).record;
-  let text: string;
-  try {
-    text = await fs.readFile(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw e;
-  }
+  const text = await readTextIfExists(file);
+  if (text === null) return null;
   try {
     return JSON.parse(text) as BatchRecord;
   } catch (e) {

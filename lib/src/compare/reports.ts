@@ -20,6 +20,7 @@ import { CI_METRICS, type ModelMetricsJson } from "../metrics";
 import { writeCsv, writeFileAtomic } from "../output";
 import { PRICE_NOTE, BATCH_DISCOUNT } from "../prices";
 import { isValidPrediction, latestRecords } from "./plots";
+import { readPredictions } from "./run-folder";
 import { RUN_FILES, type PredictionRecord, type RunInfo, type RunMetrics } from "./types";
 
 /** Everything a run folder holds that the reports are made from. */
@@ -840,28 +841,12 @@ function requireFields(obj: unknown, fields: Record<string, string>, file: strin
 export async function readRun(runDir: string): Promise<RunData> {
   const runFile = path.join(runDir, RUN_FILES.run);
   const metricsFile = path.join(runDir, RUN_FILES.metrics);
-  const predFile = path.join(runDir, RUN_FILES.predictions);
   const run = parseJsonFile(await readRunFile(runDir, RUN_FILES.run), runFile);
   requireFields(run, { run_id: "string", models: "array", test_set: "object", scale: "object", prompt: "object", versions: "object", command: "array" }, runFile);
-  const predText = await readRunFile(runDir, RUN_FILES.predictions);
+  await readRunFile(runDir, RUN_FILES.predictions); // must exist, even if empty
   const metrics = parseJsonFile(await readRunFile(runDir, RUN_FILES.metrics), metricsFile);
   requireFields(metrics, { n_images: "number", models: "object", paired: "array", common: "object", bootstrap: "object" }, metricsFile);
-  const records: PredictionRecord[] = [];
-  const lines = predText.split("\n");
-  lines.forEach((line, i) => {
-    if (line.trim() === "") return;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch (e) {
-      // A last line cut off by a crash is ignored, as the runner's own reader does (its item is asked
-      // again on resume), so the reports see exactly the records metrics.json was computed from.
-      if (lines.slice(i + 1).every((l) => l.trim() === "")) return;
-      throw new Error(`${predFile} line ${i + 1} is not valid JSON (${(e as Error).message}); the run folder is damaged — re-run the comparison.`);
-    }
-    requireFields(rec, { model: "string", image: "string", expected: "number" }, `${predFile} line ${i + 1}`);
-    records.push(rec as PredictionRecord);
-  });
+  const records = await readPredictions(runDir);
   const m = metrics as RunMetrics;
   // Older or partial metrics.json files may lack the run-level additions; the reports treat them as empty.
   m.expected_score ??= {};

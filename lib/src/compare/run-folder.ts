@@ -25,11 +25,15 @@ export async function readRunInfo(runDir: string): Promise<RunInfo> {
   }
 }
 
-/** Every complete line; a last line cut off by a crash is ignored (its item is asked again). */
+/**
+ * Every complete line; a last line cut off by a crash is ignored (its item is asked again). Any other
+ * unreadable line means a damaged run folder and is an error naming the line.
+ */
 export async function readPredictions(runDir: string): Promise<PredictionRecord[]> {
+  const file = path.join(runDir, RUN_FILES.predictions);
   let text: string;
   try {
-    text = await fs.readFile(path.join(runDir, RUN_FILES.predictions), "utf8");
+    text = await fs.readFile(file, "utf8");
   } catch {
     return [];
   }
@@ -37,12 +41,17 @@ export async function readPredictions(runDir: string): Promise<PredictionRecord[
   const lines = text.split("\n");
   lines.forEach((line, i) => {
     if (!line.trim()) return;
+    let rec: Partial<PredictionRecord>;
     try {
-      out.push(JSON.parse(line) as PredictionRecord);
+      rec = JSON.parse(line);
     } catch (e) {
-      const last = i >= lines.length - 2;
-      if (!last) throw new Error(`${RUN_FILES.predictions} line ${i + 1} is not JSON (${(e as Error).message})`);
+      if (lines.slice(i + 1).every((l) => !l.trim())) return;
+      throw new Error(`${file} line ${i + 1} is not valid JSON (${(e as Error).message}); the run folder is damaged — re-run the comparison`);
     }
+    if (typeof rec.model !== "string" || typeof rec.image !== "string" || typeof rec.expected !== "number") {
+      throw new Error(`${file} line ${i + 1} is not a prediction record (needs model, image and expected)`);
+    }
+    out.push(rec as PredictionRecord);
   });
   return out;
 }

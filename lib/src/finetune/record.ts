@@ -13,7 +13,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
-import { writeJson } from "../output";
+import { readTextIfExists, writeJson } from "../output";
 import type { FineTuneProvider } from "./capabilities";
 
 export const FINE_TUNE_SUBDIR = "gpt4o_mini_finetuned";
@@ -182,13 +182,8 @@ export function normalizeFineTuneRecord(raw: unknown): FineTuneRecord {
 
 /** The record at `file`, or null when there is none. Invalid JSON throws, naming the file. */
 export async function readFineTuneRecord(file: string): Promise<FineTuneRecord | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw e;
-  }
+  const text = await readTextIfExists(file);
+  if (text === null) return null;
   try {
     return normalizeFineTuneRecord(JSON.parse(text));
   } catch (e) {
