@@ -10,7 +10,6 @@
  * resumed watch prints no event twice). Times are ISO 8601 (UTC). Reading also accepts the older
  * `model_name` for `fine_tuned_model` and Unix-second timestamps.
  */
-import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
 import { readTextIfExists, writeJson } from "../output";
