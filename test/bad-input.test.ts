@@ -14,7 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import path from "node:path";
 import ExcelJS from "exceljs";
 import sharp from "sharp";
-import { prepareImage } from "../lib/src/images";
+import { prepareImage } from "../lib/src/core/image";
 import { tempDir } from "./helpers/tmp";
 
 const repo = path.resolve(__dirname, "..");

@@ -4,12 +4,12 @@ import path from "node:path";
 import sharp from "sharp";
 import { generateDemoData } from "../lib/src/demo-data";
 import { prepare } from "../lib/src/prepare";
-import { prepareImage } from "../lib/src/images";
-import { DEFAULT_SCALE } from "../lib/src/scale";
+import { prepareImage } from "../lib/src/core/image";
+import { DEFAULT_SCALE } from "../lib/src/core/scale";
 import { ImageStatsBaseline, MeanBaseline } from "../lib/src/models/baselines";
 import { imageFeatures } from "../lib/src/models/image-features";
 import { fitRidge, predictRidge } from "../lib/src/models/ridge";
-import { ModelUnavailableError } from "../lib/src/models/types";
+import { ModelUnavailableError } from "../lib/src/core/errors";
 import { tempDir } from "./helpers/tmp";
 
 const root = tempDir();

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ResponseCache, predictionKeyFields, stableStringify, withCache } from "../lib/src/cache";
 import type { Prediction, ScoreModel } from "../lib/src/models/types";
-import type { PreparedImage } from "../lib/src/types";
+import type { PreparedImage } from "../lib/src/core/types";
 import { tempDir } from "./helpers/tmp";
 
 const img = (sha: string): PreparedImage => ({ jpeg: Buffer.from([0xff, 0xd8]), sha256: sha.padEnd(64, "0"), width: 1, height: 1 });

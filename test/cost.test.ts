@@ -16,8 +16,8 @@ import {
 import { writeOpenAIJsonl } from "../lib/src/finetune-data";
 import { checkFineTuneFile, type FormatCheckResult } from "../lib/src/format-check";
 import { BATCH_DISCOUNT, FINE_TUNE_PRICES, fineTunePrices, inferencePrices, PRICE_NOTE, PRICES_AS_OF } from "../lib/src/prices";
-import { DEFAULT_SCALE } from "../lib/src/scale";
-import type { GroundTruthItem } from "../lib/src/types";
+import { DEFAULT_SCALE } from "../lib/src/core/scale";
+import type { GroundTruthItem } from "../lib/src/core/types";
 
 /** A check result with hand-chosen numbers (every example the same size). */
 function check(file: string, examples: number, textPerExample: number, imagesPerExample = 0, imageTokensEach = 85): FormatCheckResult {

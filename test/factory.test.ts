@@ -7,7 +7,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { generateDemoData } from "../lib/src/demo-data";
 import { prepare } from "../lib/src/prepare";
-import { prepareImage } from "../lib/src/images";
+import { prepareImage } from "../lib/src/core/image";
 import { ModelFactory } from "../lib/src/models/factory";
 import { loadModelConfig } from "../lib/src/models/config";
 import { startTestServer, type TestServer } from "./helpers/openai-server";

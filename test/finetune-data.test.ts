@@ -8,8 +8,8 @@ import sharp from "sharp";
 import { openAIExample, promptMessages, writeOpenAIJsonl, type ImageProvider } from "../lib/src/finetune-data";
 import { checkFineTuneFile } from "../lib/src/format-check";
 import { assistantTarget, systemPrompt, userPrompt } from "../lib/src/prompts";
-import { DEFAULT_SCALE } from "../lib/src/scale";
-import type { GroundTruthItem, PreparedImage } from "../lib/src/types";
+import { DEFAULT_SCALE } from "../lib/src/core/scale";
+import type { GroundTruthItem, PreparedImage } from "../lib/src/core/types";
 
 async function tmpDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), "streetsafe-ft-"));

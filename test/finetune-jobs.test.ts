@@ -8,8 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { InputError } from "../lib/src/errors";
-import { ModelUnavailableError } from "../lib/src/models/types";
+import { InputError } from "../lib/src/core/errors";
+import { ModelUnavailableError } from "../lib/src/core/errors";
 import {
   FineTuneRefusedError,
   fineTuneRecordPath,

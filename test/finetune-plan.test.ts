@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
-import { InputError } from "../lib/src/errors";
+import { InputError } from "../lib/src/core/errors";
 import {
   backoffDelay,
   capabilityRows,

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import ExcelJS from "exceljs";
-import { InputError, type Problem, type ProblemKind } from "../lib/src/errors";
+import { InputError, type Problem, type ProblemKind } from "../lib/src/core/errors";
 import { loadGroundTruth, loadGroundTruthOrThrow, normaliseImagePath, type LoadResult } from "../lib/src/ground-truth";
 
 const FIX = path.join(__dirname, "fixtures", "ground-truth");

@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import { writeFileSync, existsSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { checkImages, prepareImage, resolveImagePath, storedImageProvider, toDataUrl } from "../lib/src/images";
-import type { GroundTruthItem } from "../lib/src/types";
+import { checkImages, storedImageProvider } from "../lib/src/images";
+import { prepareImage, resolveImagePath, toDataUrl } from "../lib/src/core/image";
+import type { GroundTruthItem } from "../lib/src/core/types";
 import { tempDir } from "./helpers/tmp";
 
 const item = (image: string, row = 2): GroundTruthItem => ({ image, score: 5, reasons: [], source: { file: "gt.csv", row } });

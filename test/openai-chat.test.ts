@@ -5,12 +5,13 @@ import path from "node:path";
 import pLimit from "p-limit";
 import sharp from "sharp";
 import { ResponseCache, withCache } from "../lib/src/cache";
-import { prepareImage } from "../lib/src/images";
+import { prepareImage } from "../lib/src/core/image";
 import { OPENAI_CHAT_DEFAULTS, OpenAIChatModel, scoreProbabilities, type OpenAIChatOptions } from "../lib/src/models/openai-chat";
 import { redact, resolveApiKey } from "../lib/src/models/keys";
-import { ModelUnavailableError, type Prediction } from "../lib/src/models/types";
+import { ModelUnavailableError } from "../lib/src/core/errors";
+import { type Prediction } from "../lib/src/models/types";
 import { promptMessages } from "../lib/src/finetune-data";
-import type { PreparedImage } from "../lib/src/types";
+import type { PreparedImage } from "../lib/src/core/types";
 import {
   always,
   failAttempts,

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, copyFi
 import path from "node:path";
 import { generateDemoData } from "../lib/src/demo-data";
 import { prepare, PREPARE_OUTPUTS } from "../lib/src/prepare";
-import { InputError } from "../lib/src/errors";
+import { InputError } from "../lib/src/core/errors";
 import { tempDir } from "./helpers/tmp";
 
 const root = path.resolve(__dirname, "..");

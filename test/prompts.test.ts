@@ -9,8 +9,8 @@ import {
   systemPrompt,
   userPrompt,
 } from "../lib/src/prompts";
-import { DEFAULT_SCALE } from "../lib/src/scale";
-import type { GroundTruthItem } from "../lib/src/types";
+import { DEFAULT_SCALE } from "../lib/src/core/scale";
+import type { GroundTruthItem } from "../lib/src/core/types";
 
 const item = (score: number, reasons: string[] = [], image = "street_0042.jpg"): GroundTruthItem => ({
   image,

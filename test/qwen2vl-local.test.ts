@@ -3,11 +3,12 @@ import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { prepareImage } from "../lib/src/images";
+import { prepareImage } from "../lib/src/core/image";
 import { LocalQwen2VLModel, digitTreeProbabilities, missingQwen2VLFiles, qwen2vlImageSize } from "../lib/src/models/qwen2vl-local";
-import { ModelUnavailableError, type Prediction } from "../lib/src/models/types";
-import { DEFAULT_SCALE } from "../lib/src/scale";
-import type { PreparedImage } from "../lib/src/types";
+import { ModelUnavailableError } from "../lib/src/core/errors";
+import { type Prediction } from "../lib/src/models/types";
+import { DEFAULT_SCALE } from "../lib/src/core/scale";
+import type { PreparedImage } from "../lib/src/core/types";
 import { TINY_QWEN2VL, buildTinyQwen2VL } from "./helpers/tiny-qwen2vl";
 import { tempDir } from "./helpers/tmp";
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseScoreText, splitReasons, type ScoreTextFailure } from "../lib/src/score-text";
-import { DEFAULT_SCALE, type Scale } from "../lib/src/scale";
+import { DEFAULT_SCALE, type Scale } from "../lib/src/core/scale";
 
 const S = DEFAULT_SCALE;
 const S100: Scale = { min: 0, max: 100 };

@@ -10,11 +10,11 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { sha256Hex } from "./images";
+import { sha256Hex } from "./core/image";
 import type { Prediction, PredictOptions, ScoreModel } from "./models/types";
-import { writeFileAtomic } from "./output";
+import { writeFileAtomic } from "./core/atomic-output";
 import { PROMPT_VERSION, promptHash } from "./prompts";
-import type { PreparedImage } from "./types";
+import type { PreparedImage } from "./core/types";
 
 /** Bump when the stored format changes; older entries then miss. */
 export const CACHE_FORMAT = 1;

@@ -3,7 +3,7 @@
  * commands/<name>.ts and only turns flags into a call of the library.
  */
 import { Command, CommanderError } from "commander";
-import { InputError } from "./errors";
+import { InputError } from "./core/errors";
 import * as demoData from "./commands/demo-data";
 import * as prepare from "./commands/prepare";
 import * as notebooks from "./commands/notebooks";

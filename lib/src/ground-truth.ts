@@ -10,10 +10,10 @@ import * as path from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import ExcelJS from "exceljs";
 import { z } from "zod";
-import { InputError, type Problem, type ProblemKind, type ProblemLocation } from "./errors";
-import { DEFAULT_SCALE, inScale, type Scale } from "./scale";
+import { InputError, type Problem, type ProblemKind, type ProblemLocation } from "./core/errors";
+import { DEFAULT_SCALE, inScale, type Scale } from "./core/scale";
 import { parseScoreText, splitReasons } from "./score-text";
-import type { GroundTruthItem } from "./types";
+import type { GroundTruthItem } from "./core/types";
 
 export type ConflictPolicy = "error" | "mean" | "first";
 export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ["error", "mean", "first"];

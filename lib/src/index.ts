@@ -1,12 +1,12 @@
 /** The streetsafe library: what the notebooks and the CLI call. */
-export * from "./errors";
-export * from "./scale";
-export * from "./types";
+export * from "./core/errors";
+export * from "./core/scale";
+export * from "./core/types";
 export * from "./score-text";
 export * from "./ground-truth";
 export * from "./images";
 export * from "./split";
-export * from "./output";
+export * from "./core/atomic-output";
 export * from "./prompts";
 export * from "./finetune-data";
 export * from "./qwen-data";
@@ -17,8 +17,8 @@ export * from "./demo-data";
 export * from "./prepare";
 export * from "./prepare-report";
 export * from "./plots";
-export * from "./display";
-export * from "./progress";
+export * from "./core/display";
+export * from "./core/progress";
 export * from "./finetune";
 export * from "./metrics";
 export * from "./cache";

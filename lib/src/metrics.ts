@@ -18,7 +18,7 @@
  * hand arithmetic and published R/scipy examples (test/metrics.test.ts).
  */
 import seedrandom from "seedrandom";
-import type { Scale } from "./scale";
+import type { Scale } from "./core/scale";
 
 // ───────────────────────────── input checks ─────────────────────────────
 

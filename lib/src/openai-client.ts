@@ -11,7 +11,7 @@
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, AzureOpenAI, type ClientOptions } from "openai";
 import { redact, resolveApiKey } from "./models/keys";
-import { ModelUnavailableError } from "./models/types";
+import { ModelUnavailableError } from "./core/errors";
 
 /** Extra time the body deadline allows beyond the SDK's own (header) timeout, so that one fires first. */
 const BODY_DEADLINE_GRACE_MS = 100;

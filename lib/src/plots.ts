@@ -1,12 +1,9 @@
 /** Plotly figure specs (plain data + layout objects); rendering lives in display.ts and the reports. */
 import type { Splits } from "./split";
-import type { Scale } from "./scale";
-import { SPLIT_NAMES } from "./types";
+import type { Scale } from "./core/scale";
+import { SPLIT_NAMES } from "./core/types";
 
-export interface Figure {
-  data: Record<string, unknown>[];
-  layout: Record<string, unknown>;
-}
+import type { Figure } from "./core/figure";
 
 const SPLIT_COLOURS = { train: "#4C78A8", val: "#F58518", test: "#54A24B" } as const;
 

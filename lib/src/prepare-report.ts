@@ -1,8 +1,8 @@
 /** What `prepare` tells the user: splits, the leakage proof, format checks and the cost estimate. */
 import path from "node:path";
 import sharp from "sharp";
-import { formatProblem, type Problem } from "./errors";
-import { SPLIT_NAMES, type GroundTruthItem } from "./types";
+import { formatProblem, type Problem } from "./core/errors";
+import { SPLIT_NAMES, type GroundTruthItem } from "./core/types";
 import { formatTrainingCost } from "./cost";
 import { formatCheckSummary } from "./format-check";
 import type { PrepareResult } from "./prepare";

@@ -6,17 +6,18 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { InputError, type Problem } from "./errors";
+import { InputError, type Problem } from "./core/errors";
 import { writeOpenAIJsonl, type ImageDetail } from "./finetune-data";
 import { loadGroundTruth, type ConflictPolicy, type LoadResult } from "./ground-truth";
-import { checkImages, DEFAULT_IMAGE_MAX_SIDE, sha256Hex, storedImageProvider, type ImageRecord } from "./images";
-import { StagedOutput, writeCsv, writeJson } from "./output";
+import { checkImages, storedImageProvider, type ImageRecord } from "./images";
+import { DEFAULT_IMAGE_MAX_SIDE, sha256Hex } from "./core/image";
+import { StagedOutput, writeCsv, writeJson } from "./core/atomic-output";
 import { promptHash, PROMPT_VERSION } from "./prompts";
 import { writeQwenDataset } from "./qwen-data";
 import { ensureDemoData } from "./demo-data";
-import { DEFAULT_SCALE, type Scale } from "./scale";
+import { DEFAULT_SCALE, type Scale } from "./core/scale";
 import { checkLeakage, DEFAULT_SPLIT, splitByImage, summarizeSplits, type LeakageReport, type Splits, type SplitSummaryRow } from "./split";
-import { SPLIT_NAMES, type GroundTruthItem } from "./types";
+import { SPLIT_NAMES, type GroundTruthItem } from "./core/types";
 import { checkFineTuneFile, type FormatCheckResult } from "./format-check";
 import { estimateTrainingCost, type TrainingCostRow } from "./cost";
 

@@ -1,4 +1,4 @@
-import type { Scale } from "./scale";
+import type { Scale } from "./core/scale";
 
 /** Why a text is not a score; lets callers map failures to problem kinds. */
 export type ScoreTextFailure =

@@ -4,8 +4,8 @@
  * prepared bytes always land in the same split, so a copy of a test image can never train a model.
  */
 import seedrandom from "seedrandom";
-import type { GroundTruthItem, SplitName } from "./types";
-import { SPLIT_NAMES } from "./types";
+import type { GroundTruthItem, SplitName } from "./core/types";
+import { SPLIT_NAMES } from "./core/types";
 
 export interface SplitOptions {
   seed?: number;

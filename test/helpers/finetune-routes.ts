@@ -17,7 +17,7 @@ import type http from "node:http";
 import path from "node:path";
 import sharp from "sharp";
 import { promptMessages } from "../../lib/src/finetune-data";
-import { toDataUrl } from "../../lib/src/images";
+import { toDataUrl } from "../../lib/src/core/image";
 import { sendError, type Route, type RouteContext } from "./openai-server";
 
 export type SimStatus = "validating_files" | "queued" | "running" | "succeeded" | "failed" | "cancelled";

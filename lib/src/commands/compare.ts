@@ -4,8 +4,8 @@ import { intFlag } from "../cli-args";
 import { analyzeRun } from "../compare/analyze";
 import { formatRunReport, writeRunReports } from "../compare/reports";
 import { DEFAULT_COMPARE_MODELS, runComparison, type CompareOptions } from "../compare/run";
-import { createProgress, type Progress } from "../progress";
-import { parseScale } from "../scale";
+import { createProgress, type Progress } from "../core/progress";
+import { parseScale } from "../core/scale";
 
 export interface CompareFlags {
   models: string[];

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import path from "node:path";
 import { generateDemoData } from "../demo-data";
 import { intFlag } from "../cli-args";
-import { progressCallback } from "../progress";
+import { progressCallback } from "../core/progress";
 
 export const DEFAULT_DEMO_DIR = path.join("data", "demo");
 

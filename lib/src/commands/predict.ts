@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { prepareImage } from "../images";
+import { prepareImage } from "../core/image";
 import { ModelFactory, type FactoryOptions } from "../models/factory";
-import { ModelUnavailableError, type Prediction } from "../models/types";
-import { parseScale } from "../scale";
+import { ModelUnavailableError } from "../core/errors";
+import { type Prediction } from "../models/types";
+import { parseScale } from "../core/scale";
 
 export interface PredictFlags {
   model: string;

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { choiceFlag, intFlag, ratioFlag } from "../cli-args";
 import { prepare, type PrepareOptions } from "../prepare";
-import { progressCallback } from "../progress";
-import { parseScale } from "../scale";
+import { progressCallback } from "../core/progress";
+import { parseScale } from "../core/scale";
 import { formatPrepareSummary } from "../prepare-report";
 
 export interface PrepareFlags {

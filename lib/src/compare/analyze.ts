@@ -10,9 +10,10 @@ import { existsSync, promises as fs, statSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import pLimit from "p-limit";
-import type { Figure } from "../plots";
-import { plotlyScriptTag } from "../display";
-import { StagedOutput, writeFileAtomic } from "../output";
+import type { Figure } from "../core/figure";
+import { plotlyScriptTag } from "../core/display";
+import { escapeHtml } from "../core/html";
+import { StagedOutput, writeFileAtomic } from "../core/atomic-output";
 import { BAR_METRICS, blandAltman, confusionHeatmap, metricBars, modelRecords, scatterPredictedVsExpected, signedErrorHistogram, type BarMetric } from "./plots";
 import { isBaseline, readRun, reportWarnings, type RunData } from "./reports";
 import { RUN_FILES } from "./types";
@@ -86,10 +87,6 @@ export function runCharts(data: RunData): { charts: RunChart[]; withoutValid: st
     charts.push({ name: `confusion_${s}`, title: `${model}: confusion of rounded scores`, group, model, figure: confusionHeatmap(data.records, model, scale) });
   }
   return { charts, withoutValid };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
 const PAGE_STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1100px}

@@ -23,14 +23,14 @@ import { toFile } from "openai";
 import type { Batch } from "openai/resources/batches";
 import type { ChatCompletion } from "openai/resources/chat/completions";
 import { cacheLayer, type CacheLayer } from "../cache";
-import { prepareImage } from "../images";
+import { prepareImage } from "../core/image";
 import { OpenAIChatModel } from "../models/openai-chat";
 import { redact } from "../models/keys";
 import type { Prediction, ScoreModel } from "../models/types";
 import { isTransientApiError, type OpenAIClientHandle } from "../openai-client";
-import { readTextIfExists, writeJson } from "../output";
+import { readTextIfExists, writeJson } from "../core/atomic-output";
 import { abortableSleep, backoffDelay, describeApiError } from "../finetune/monitor";
-import type { PreparedImage } from "../types";
+import type { PreparedImage } from "../core/types";
 import { answerCost } from "./cost";
 import type { TestItem } from "./test-set";
 

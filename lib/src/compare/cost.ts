@@ -5,7 +5,7 @@
 import { estimateInferenceCost } from "../cost";
 import { countTextTokens, GPT4O_IMAGE_TOKENS, GPT4O_MINI_IMAGE_TOKENS, imageTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from "../format-check";
 import { systemPrompt, userPrompt } from "../prompts";
-import type { Scale } from "../scale";
+import type { Scale } from "../core/scale";
 import type { TokenUsage } from "../models/types";
 
 /** A typical reply ({"score": 7, "reasons": [three short phrases]}), in tokens. */

@@ -1,7 +1,7 @@
 /** What notebooks 04 and 05 show of a run: progress lines, paired tests, takeaways, the worst images. */
 import path from "node:path";
-import { thumbnailsHtml } from "../display";
-import { prepareImage } from "../images";
+import { thumbnailsHtml } from "../core/display";
+import { prepareImage } from "../core/image";
 import { latestRecords } from "./plots";
 import { bestAndWorst, isBaseline, type RunData } from "./reports";
 import type { CompareProgress } from "./run";

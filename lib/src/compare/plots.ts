@@ -9,9 +9,9 @@
  * - A run folder's predictions.jsonl may hold more than one line for a model and image (a resumed run
  *   retrying a failure): the last line wins, as everywhere that reads a run.
  */
-import type { Figure } from "../plots";
+import type { Figure } from "../core/figure";
 import type { MetricsJson } from "../metrics";
-import { DEFAULT_SCALE, type Scale } from "../scale";
+import { DEFAULT_SCALE, type Scale } from "../core/scale";
 import type { PredictionRecord } from "./types";
 
 /** Metrics `metricBars` can draw, with their labels and units. */

@@ -17,7 +17,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import ExcelJS from "exceljs";
 import { CI_METRICS, type ModelMetricsJson } from "../metrics";
-import { writeCsv, writeFileAtomic } from "../output";
+import { writeCsv, writeFileAtomic } from "../core/atomic-output";
 import { PRICE_NOTE, BATCH_DISCOUNT } from "../prices";
 import { isValidPrediction, latestRecords } from "./plots";
 import { readPredictions } from "./run-folder";

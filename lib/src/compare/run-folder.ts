@@ -4,7 +4,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { writeJson } from "../output";
+import { writeJson } from "../core/atomic-output";
 import { RUN_FILES, type PredictionRecord, type RunInfo } from "./types";
 
 /** A sortable, filesystem-safe run id: 2026-11-25T15-45-12-345Z. */

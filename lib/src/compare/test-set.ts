@@ -5,9 +5,9 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { loadGroundTruthOrThrow } from "../ground-truth";
-import { locateImage, sha256Hex } from "../images";
+import { locateImage, sha256Hex } from "../core/image";
 import { readTrainingSet } from "../models/training-data";
-import type { Scale } from "../scale";
+import type { Scale } from "../core/scale";
 
 export interface TestItem {
   image: string;

@@ -3,7 +3,7 @@
  * Field names are snake_case: these are published files, read from Python and R as often as from here.
  */
 import type { MetricsJson, MetricsJsonPoint } from "../metrics";
-import type { Scale } from "../scale";
+import type { Scale } from "../core/scale";
 
 /** One line of predictions.jsonl: one model's answer for one test image. */
 export interface PredictionRecord {

@@ -5,11 +5,11 @@
  */
 import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
-import { InputError, type Problem } from "../errors";
+import { InputError, type Problem } from "../core/errors";
 import { checkFineTuneFile, type FormatCheckResult } from "../format-check";
 import { estimateTrainingCost, formatTrainingCost, TRAINING_COST_NOTES, type TrainingCostRow } from "../cost";
 import { fineTunePrices, knownFineTuneModels } from "../prices";
-import type { Figure } from "../plots";
+import type { Figure } from "../core/figure";
 import { chooseTrainingData, imageFineTuningSupport, type FineTuneProvider, type TrainingDataChoice } from "./capabilities";
 
 export const OPENAI_FINETUNING_SUBDIR = "openai_finetuning";

@@ -18,7 +18,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { APIError } from "openai";
 import type { FineTuningJob, FineTuningJobEvent } from "openai/resources/fine-tuning/jobs/jobs";
-import { writeFileAtomic } from "../output";
+import { writeFileAtomic } from "../core/atomic-output";
 import { causeChain, isTransientApiError, type OpenAIClientHandle } from "../openai-client";
 import { redact } from "../models/keys";
 import { FineTuneRecordKeeper, recordFromJob, TERMINAL_STATUSES, type FineTuneRecord } from "./record";

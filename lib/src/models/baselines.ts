@@ -9,9 +9,9 @@
  */
 import path from "node:path";
 import pLimit from "p-limit";
-import { prepareImage } from "../images";
-import type { Scale } from "../scale";
-import type { PreparedImage } from "../types";
+import { prepareImage } from "../core/image";
+import type { Scale } from "../core/scale";
+import type { PreparedImage } from "../core/types";
 import { IMAGE_FEATURES, imageFeatures } from "./image-features";
 import { fitRidge, predictRidge, type RidgeModel } from "./ridge";
 import { readTrainingSet } from "./training-data";

@@ -7,12 +7,13 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { ResponseCache, withCache } from "../cache";
-import { DEFAULT_SCALE, type Scale } from "../scale";
+import { DEFAULT_SCALE, type Scale } from "../core/scale";
 import { ImageStatsBaseline, MeanBaseline } from "./baselines";
 import { BUILTIN_MODELS, DEFAULT_MODEL_CONFIG, loadModelConfig, type ModelConfig, type ModelEntry } from "./config";
 import { OpenAIChatModel } from "./openai-chat";
 import { LocalQwen2VLModel } from "./qwen2vl-local";
-import { ModelUnavailableError, type ScoreModel } from "./types";
+import { ModelUnavailableError } from "../core/errors";
+import { type ScoreModel } from "./types";
 
 export interface FactoryOptions {
   /** The model config file; default `models/models.json`. Paths inside it are relative to its parent's parent (the project root). */

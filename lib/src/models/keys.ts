@@ -7,7 +7,7 @@
  * where the caller no longer holds the key.
  */
 import { readFileSync } from "node:fs";
-import { ModelUnavailableError } from "./types";
+import { ModelUnavailableError } from "../core/errors";
 
 export const REDACTED = "[redacted]";
 /** Shorter "keys" are not scrubbed: replacing every occurrence of a two-letter string garbles text. */

@@ -25,14 +25,15 @@ import type {
   ChatCompletionTokenLogprob,
 } from "openai/resources/chat/completions";
 import { promptMessages, type ImageDetail } from "../finetune-data";
-import { toDataUrl } from "../images";
+import { toDataUrl } from "../core/image";
 import { PROMPT_VERSION, promptHash } from "../prompts";
-import { DEFAULT_SCALE, inScale, type Scale } from "../scale";
+import { DEFAULT_SCALE, inScale, type Scale } from "../core/scale";
 import { parseScoreText } from "../score-text";
-import type { PreparedImage } from "../types";
+import type { PreparedImage } from "../core/types";
 import { causeChain, createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../openai-client";
 import { redact } from "./keys";
-import { ModelUnavailableError, type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
+import { ModelUnavailableError } from "../core/errors";
+import { type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
 
 // ---------------------------------------------------------------------------------------------------
 // Constants

@@ -33,10 +33,11 @@ import { performance } from "node:perf_hooks";
 import sharp from "sharp";
 import { systemPrompt, userPrompt } from "../prompts";
 import { DEFAULT_IMAGE_MAX_PIXELS } from "../qwen-data";
-import type { Scale } from "../scale";
+import type { Scale } from "../core/scale";
 import { parseScoreText } from "../score-text";
-import type { PreparedImage } from "../types";
-import { ModelUnavailableError, type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
+import type { PreparedImage } from "../core/types";
+import { ModelUnavailableError } from "../core/errors";
+import { type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
 
 // ---------------------------------------------------------------------------------------------------
 // Options and constants

@@ -5,7 +5,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
-import { ModelUnavailableError } from "./types";
+import { ModelUnavailableError } from "../core/errors";
 
 export interface TrainingSet {
   imagesDir: string;

@@ -3,8 +3,9 @@
  * returning one result shape. A service failure on one image is a value (`error`), never a throw;
  * only setup problems (no key, no weights) throw, naming the variable or flag that fixes them.
  */
-import type { PreparedImage } from "../types";
-import type { Scale } from "../scale";
+import type { PreparedImage } from "../core/types";
+import type { Scale } from "../core/scale";
+export { ModelUnavailableError } from "../core/errors";
 
 export interface TokenUsage {
   inputTokens: number;
@@ -49,15 +50,4 @@ export interface ScoreModel {
   /** Settings worth recording in a run's run.json (never secrets). */
   describe(): Record<string, unknown>;
   dispose?(): Promise<void>;
-}
-
-/** Raised at model creation when a model cannot run here; carries the reason shown as "skipped". */
-export class ModelUnavailableError extends Error {
-  constructor(
-    readonly model: string,
-    readonly reason: string,
-  ) {
-    super(`model "${model}" cannot run: ${reason}`);
-    this.name = "ModelUnavailableError";
-  }
 }

@@ -61,3 +61,18 @@ export function countByKind(problems: Problem[]): Record<string, number> {
   for (const p of problems) counts[p.kind] = (counts[p.kind] ?? 0) + 1;
   return counts;
 }
+
+/**
+ * A setup problem, raised where a model (or a client for an API) is made and cannot work here: no key,
+ * no weights, no Azure endpoint. Carries the reason shown as "skipped" and names the variable or flag
+ * * that fixes it.
+ */
+export class ModelUnavailableError extends Error {
+  constructor(
+    readonly model: string,
+    readonly reason: string,
+  ) {
+    super(`model "${model}" cannot run: ${reason}`);
+    this.name = "ModelUnavailableError";
+  }
+}

@@ -4,13 +4,10 @@
  */
 import { readFileSync } from "node:fs";
 import pl from "nodejs-polars";
-import type { Figure } from "./plots";
+import type { Figure } from "./figure";
+import { escapeHtml } from "./html";
 
 let plotlyShipped = false;
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-}
 
 /** plotly.js as a script that sets window.Plotly even where a page has AMD/CommonJS loaders. */
 export function plotlyScriptTag(): string {

@@ -1,0 +1,5 @@
+/** A Plotly figure spec: plain data + layout objects. Rendering lives in display.ts and analyze's pages. */
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
