@@ -23,7 +23,7 @@ import {
   type RunData,
 } from "../lib/src/compare/reports";
 import { latestRecords } from "../lib/src/compare/plots";
-import { PRICE_NOTE } from "../lib/src/prices";
+import { PRICE_NOTE } from "../lib/src/openai/prices";
 import { tempDir } from "./helpers/tmp";
 import { SYN_MODELS, SYN_N, SYN_SKIPPED, syntheticRunData, writeSyntheticRun } from "./helpers/synthetic-run";
 

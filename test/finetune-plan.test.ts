@@ -9,8 +9,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
 import { InputError } from "../lib/src/core/errors";
+import { backoffDelay } from "../lib/src/openai/errors";
 import {
-  backoffDelay,
   capabilityRows,
   checkFineTuneRun,
   chooseTrainingData,

@@ -5,17 +5,8 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import {
-  checkFineTuneFile,
-  countTextTokens,
-  DEFAULT_FORMAT_LIMITS,
-  FORMAT_PROBLEMS,
-  formatCheckSummary,
-  GPT4O_MINI_IMAGE_TOKENS,
-  imageInfoFromBytes,
-  imageTokens,
-  stats,
-} from "../lib/src/format-check";
+import { checkFineTuneFile, DEFAULT_FORMAT_LIMITS, FORMAT_PROBLEMS, formatCheckSummary, imageInfoFromBytes, stats } from "../lib/src/format-check";
+import { countTextTokens, GPT4O_MINI_IMAGE_TOKENS, imageTokens } from "../lib/src/openai/tokens";
 
 async function tmpFile(name: string, lines: unknown[]): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "streetsafe-check-"));

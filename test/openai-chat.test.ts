@@ -7,7 +7,7 @@ import sharp from "sharp";
 import { ResponseCache, withCache } from "../lib/src/cache";
 import { prepareImage } from "../lib/src/core/image";
 import { OPENAI_CHAT_DEFAULTS, OpenAIChatModel, scoreProbabilities, type OpenAIChatOptions } from "../lib/src/models/openai-chat";
-import { redact, resolveApiKey } from "../lib/src/models/keys";
+import { redact, resolveApiKey } from "../lib/src/openai/keys";
 import { ModelUnavailableError } from "../lib/src/core/errors";
 import { type Prediction } from "../lib/src/models/types";
 import { promptMessages } from "../lib/src/finetune-data";

@@ -1,10 +1,10 @@
 /**
- * Cost estimates from format-check results and the dated price table in prices.ts.
+ * Training cost estimates from format-check results and the dated price table in openai/prices.ts.
  * Training: billed tokens = Σ min(tokens per example, limit) × epochs, as in OpenAI's cookbook
  * (examples/Chat_finetuning_data_prep.ipynb), with images counted as tokens.
  */
 import type { FormatCheckResult } from "./format-check";
-import { fineTunePrices, inferencePrices, PRICE_NOTE, PRICES_AS_OF } from "./prices";
+import { fineTunePrices, PRICE_NOTE, PRICES_AS_OF } from "./openai/prices";
 
 /** OpenAI's default-epoch rule (cookbook): aim for 3 epochs, but keep examples × epochs within [100, 25000]. */
 export const TARGET_EPOCHS = 3;
@@ -86,7 +86,7 @@ export function estimateTrainingCost(
     if (c.tokens.perExample.max > price.maxTokensPerExample) {
       warnings.push(`some examples exceed ${price.maxTokensPerExample} tokens and would be truncated`);
     }
-    if (!price.verified.training) warnings.push(`the training price of ${price.baseModel} is not confirmed by a source (prices.ts)`);
+    if (!price.verified.training) warnings.push(`the training price of ${price.baseModel} is not confirmed by a source (openai/prices.ts)`);
     return {
       file: c.file,
       baseModel: price.baseModel,
@@ -122,26 +122,6 @@ function billableTokens(c: FormatCheckResult, modelLimit: number): number {
   if (c.limits.maxTokensPerExample === modelLimit) return c.tokens.billable;
   // Without per-example counts we can only cap the total when every example fits.
   return c.tokens.perExample.max <= modelLimit ? c.tokens.total : Math.min(c.tokens.total, c.tokens.billable);
-}
-
-export interface InferenceCostInput {
-  /** A base model or an `ft:` model id. */
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  /** Part of inputTokens served from the prompt cache (standard tier only). */
-  cachedInputTokens?: number;
-  /** Batch API (50% off). */
-  batch?: boolean;
-}
-
-/** USD for a number of requests' tokens at the table's prices. */
-export function estimateInferenceCost(x: InferenceCostInput): { usd: number; model: string; batch: boolean; pricesAsOf: string } {
-  const p = inferencePrices(x.model, { batch: x.batch });
-  const cached = x.batch ? 0 : Math.min(x.cachedInputTokens ?? 0, x.inputTokens);
-  const cachedPrice = p.cachedInput ?? p.input;
-  const usd = ((x.inputTokens - cached) * p.input + cached * cachedPrice + x.outputTokens * p.output) / 1_000_000;
-  return { usd, model: x.model, batch: !!x.batch, pricesAsOf: PRICES_AS_OF };
 }
 
 /** A plain-text table of the rows, for the CLI and notebooks. */

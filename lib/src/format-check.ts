@@ -3,13 +3,14 @@
  * notebook examples/Chat_finetuning_data_prep.ipynb: read line by line, count every problem by name
  * with the first real occurrence, never stop at the first one, and count tokens for the cost estimate.
  *
- * Token counting (an estimate, as in the cookbook): o200k_base (GPT-4o / GPT-4.1 family) text tokens,
+ * Token counting (an estimate, as in the cookbook) uses openai/tokens.ts: o200k_base text tokens,
  * 3 tokens per message + the tokens of its role, content and name (+1 for a name), + 3 for the reply
  * priming; images by the GPT-4o-class tile rule in `imageTokens`.
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { IMAGE_FILE_NAME_PATTERN } from "./prompts";
+import { GPT4O_IMAGE_TOKENS, imageTokens, o200k, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, type ImageTokenRule } from "./openai/tokens";
 
 export const FORMAT_PROBLEMS = [
   "invalid_json",
@@ -79,52 +80,6 @@ export const DEFAULT_FORMAT_LIMITS = {
   maxImageBytes: 10 * 1024 * 1024,
 } as const;
 
-// ---------------------------------------------------------------------------------------------
-// Image tokens
-
-export interface ImageTokenRule {
-  /** Tokens for a low-detail image, and the base added to every high-detail image. */
-  base: number;
-  perTile: number;
-}
-/** GPT-4o, GPT-4.1, gpt-4o-2024-08-06 (vision fine-tuning): 85 + 170 per 512-px tile. */
-export const GPT4O_IMAGE_TOKENS: ImageTokenRule = { base: 85, perTile: 170 };
-/**
- * gpt-4o-mini bills images at 2833 + 5667 per tile at inference (image cost kept equal to GPT-4o).
- * Vision fine-tuning is documented for gpt-4o-2024-08-06, not for gpt-4o-mini.
- */
-export const GPT4O_MINI_IMAGE_TOKENS: ImageTokenRule = { base: 2833, perTile: 5667 };
-
-/**
- * Tokens for one image on a GPT-4o-class model. low: `base`. high/auto (auto counted as high, the upper
- * bound): scale to fit inside 2048×2048, then so the shortest side is at most 768 (never enlarged), then
- * `base + perTile × (tiles of 512×512)`. E.g. 1024×1024 high → 768×768 → 4 tiles → 765.
- */
-export function imageTokens(
-  width: number,
-  height: number,
-  detail: "low" | "high" | "auto" = "auto",
-  rule: ImageTokenRule = GPT4O_IMAGE_TOKENS,
-): number {
-  if (!(width > 0 && height > 0)) throw new Error(`image size must be positive, got ${width}x${height}`);
-  if (detail === "low") return rule.base;
-  let w = width;
-  let h = height;
-  if (w > 2048 || h > 2048) {
-    const s = 2048 / Math.max(w, h);
-    w = Math.floor(w * s + 1e-9);
-    h = Math.floor(h * s + 1e-9);
-  }
-  const shortSide = Math.min(w, h);
-  if (shortSide > 768) {
-    const s = 768 / shortSide;
-    w = Math.floor(w * s + 1e-9);
-    h = Math.floor(h * s + 1e-9);
-  }
-  const tiles = Math.ceil(w / 512) * Math.ceil(h / 512);
-  return rule.base + rule.perTile * tiles;
-}
-
 export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "bmp" | "tiff";
 export const SUPPORTED_FINE_TUNE_IMAGE_FORMATS: readonly ImageFormat[] = ["jpeg", "png", "webp"];
 
@@ -178,38 +133,6 @@ export function imageInfoFromBytes(b: Buffer): { format: ImageFormat; width: num
   }
   return null;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Tokens
-
-/** The part of js-tiktoken's Tiktoken used here. */
-export interface TokenEncoder {
-  encode(text: string): number[];
-}
-
-let encoder: TokenEncoder | null = null;
-/**
- * The o200k_base encoder (GPT-4o / GPT-4.1 family), loaded once, offline. js-tiktoken is an ES module
- * package with CommonJS builds behind its "require" condition; this library compiles to CommonJS,
- * so it is loaded with require (its ESM type declarations cannot be imported from CommonJS).
- */
-export function o200k(): TokenEncoder {
-  if (!encoder) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const lite = require("js-tiktoken/lite") as { Tiktoken: new (ranks: unknown) => TokenEncoder };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const ranks = require("js-tiktoken/ranks/o200k_base") as { default?: unknown };
-    encoder = new lite.Tiktoken(ranks.default ?? ranks);
-  }
-  return encoder;
-}
-export function countTextTokens(text: string): number {
-  return o200k().encode(text).length;
-}
-
-export const TOKENS_PER_MESSAGE = 3;
-export const TOKENS_PER_NAME = 1;
-export const REPLY_PRIMING_TOKENS = 3;
 
 // ---------------------------------------------------------------------------------------------
 // The check

@@ -1,9 +1,9 @@
 /**
  * Money, before and after: a pre-run estimate from prompt and image token counts, and the actual cost
- * of each answer from the usage the API returned, both priced with the dated table in prices.ts.
+ * of each answer from the usage the API returned, both priced with the dated table in openai/prices.ts.
  */
-import { estimateInferenceCost } from "../cost";
-import { countTextTokens, GPT4O_IMAGE_TOKENS, GPT4O_MINI_IMAGE_TOKENS, imageTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from "../format-check";
+import { estimateInferenceCost } from "../openai/prices";
+import { countTextTokens, GPT4O_IMAGE_TOKENS, GPT4O_MINI_IMAGE_TOKENS, imageTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from "../openai/tokens";
 import { systemPrompt, userPrompt } from "../prompts";
 import type { Scale } from "../core/scale";
 import type { TokenUsage } from "../models/types";

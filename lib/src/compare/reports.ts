@@ -18,7 +18,7 @@ import path from "node:path";
 import ExcelJS from "exceljs";
 import { CI_METRICS, type ModelMetricsJson } from "../metrics";
 import { writeCsv, writeFileAtomic } from "../core/atomic-output";
-import { PRICE_NOTE, BATCH_DISCOUNT } from "../prices";
+import { PRICE_NOTE, BATCH_DISCOUNT } from "../openai/prices";
 import { isValidPrediction, latestRecords } from "./plots";
 import { readPredictions } from "./run-folder";
 import { RUN_FILES, type PredictionRecord, type RunInfo, type RunMetrics } from "./types";

@@ -13,7 +13,7 @@
  * (FINE_TUNE_WIND_DOWN); Azure OpenAI keeps the same API.
  */
 import { InputError } from "../core/errors";
-import { FINE_TUNE_ALIASES, FINE_TUNE_PRICES } from "../prices";
+import { FINE_TUNE_ALIASES, FINE_TUNE_PRICES } from "../openai/prices";
 
 export const FINE_TUNE_CAPABILITIES_AS_OF = "2026-11-25";
 /** The date after which OpenAI accepts no new self-serve fine-tuning jobs. */
@@ -115,7 +115,7 @@ export function chooseTrainingData(req: TrainingDataRequest): TrainingDataChoice
   if (req.withImages === true && !support.images) {
     const why = support.known
       ? `${provider} does not document image fine-tuning for ${support.baseModel} (table as of ${support.asOf}; ${support.source})`
-      : `${support.baseModel} is not in the capability table (lib/src/prices.ts), so image fine-tuning is not known to work`;
+      : `${support.baseModel} is not in the capability table (lib/src/openai/prices.ts), so image fine-tuning is not known to work`;
     if (!req.force) {
       throw new InputError(
         [

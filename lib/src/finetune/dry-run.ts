@@ -8,7 +8,7 @@ import path from "node:path";
 import { InputError, type Problem } from "../core/errors";
 import { checkFineTuneFile, type FormatCheckResult } from "../format-check";
 import { estimateTrainingCost, formatTrainingCost, TRAINING_COST_NOTES, type TrainingCostRow } from "../cost";
-import { fineTunePrices, knownFineTuneModels } from "../prices";
+import { fineTunePrices, knownFineTuneModels } from "../openai/prices";
 import type { Figure } from "../core/figure";
 import { chooseTrainingData, imageFineTuningSupport, type FineTuneProvider, type TrainingDataChoice } from "./capabilities";
 

@@ -16,11 +16,11 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { APIError } from "openai";
 import type { FineTuningJob, FineTuningJobEvent } from "openai/resources/fine-tuning/jobs/jobs";
 import { writeFileAtomic } from "../core/atomic-output";
-import { causeChain, isTransientApiError, type OpenAIClientHandle } from "../openai-client";
-import { redact } from "../models/keys";
+import type { OpenAIClientHandle } from "../openai/client";
+import { abortableSleep, backoffDelay, describeApiError, isTransientApiError } from "../openai/errors";
+import { redact } from "../openai/keys";
 import { FineTuneRecordKeeper, recordFromJob, TERMINAL_STATUSES, type FineTuneRecord } from "./record";
 import {
   decodeResultFile,
@@ -86,40 +86,6 @@ export interface MonitorResult {
   events: FineTuningJobEvent[];
   /** What happened, in a sentence or two (also logged). */
   message: string;
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (v: boolean) => {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", onAbort);
-      resolve(v);
-    };
-    const onAbort = () => done(false);
-    const t = setTimeout(() => done(true), Math.max(0, ms));
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** The wait before try `n` (0-based) after errors: the poll interval doubling, capped. */
-export function backoffDelay(n: number, pollIntervalMs: number, maxBackoffMs: number): number {
-  return Math.min(maxBackoffMs, pollIntervalMs * 2 ** Math.min(n + 1, 30));
-}
-
-/** An API error in one line, the key scrubbed. */
-export function describeApiError(err: unknown, handle?: Pick<OpenAIClientHandle, "errorText" | "apiKey">): string {
-  let text: string;
-  if (err instanceof APIError && err.status) {
-    const code = err.code ? ` ${err.code}` : "";
-    text = `HTTP ${err.status}${code}: ${handle ? handle.errorText(err) : err.message}`;
-  } else if (err instanceof Error) {
-    text = `${err.name === "Error" ? "" : `${err.name}: `}${err.message}${causeChain(err)}`;
-  } else {
-    text = String(err);
-  }
-  return redact(text, handle ? [handle.apiKey] : []);
 }
 
 class Interrupted extends Error {}

@@ -17,7 +17,7 @@
  *   is scrubbed from every text this module returns.
  */
 import type OpenAI from "openai";
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import { APIError, APIUserAbortError } from "openai";
 import type {
   ChatCompletion,
   ChatCompletionCreateParamsNonStreaming,
@@ -30,8 +30,9 @@ import { PROMPT_VERSION, promptHash } from "../prompts";
 import { DEFAULT_SCALE, inScale, type Scale } from "../core/scale";
 import { parseScoreText } from "../score-text";
 import type { PreparedImage } from "../core/types";
-import { causeChain, createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../openai-client";
-import { redact } from "./keys";
+import { createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../openai/client";
+import { describeRequestFailure } from "../openai/errors";
+import { redact } from "../openai/keys";
 import { ModelUnavailableError } from "../core/errors";
 import { type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
 
@@ -381,33 +382,7 @@ export class OpenAIChatModel implements ScoreModel {
   }
 
   private describeError(err: unknown): string {
-    const { timeoutMs, maxRetries } = this.settings;
-    const tries = maxRetries > 0 ? ` (after ${maxRetries} retries)` : "";
-    if (err instanceof APIConnectionTimeoutError) return `timeout: no response within ${timeoutMs} ms${tries}`;
-    if (err instanceof APIConnectionError) return `connection error: ${err.message}${causeChain(err)}${tries}`;
-    if (err instanceof APIError) {
-      const retryable = err.status === 408 || err.status === 409 || err.status === 429 || (err.status ?? 0) >= 500;
-      const code = err.code ? ` ${err.code}` : "";
-      const refused = this.handle.refusedWait(err);
-      const note =
-        refused !== undefined
-          ? ` (the server asked to wait ${Math.round(refused / 1000)} s, more than maxRetryAfterMs = ${this.settings.maxRetryAfterMs} ms; not retried)`
-          : retryable
-            ? tries
-            : "";
-      return `HTTP ${err.status}${code}: ${this.errorText(err)}${note}`;
-    }
-    if (err instanceof Error) {
-      if (err.name === "TimeoutError" || err.name === "AbortError") {
-        return `timeout: the response did not complete within ${timeoutMs} ms`;
-      }
-      if (err instanceof SyntaxError) return `malformed response body: ${err.message}`;
-      if (err instanceof TypeError && /terminated|closed|socket/i.test(`${err.message}${causeChain(err)}`)) {
-        return `connection closed mid-response: ${err.message}${causeChain(err)}`;
-      }
-      return `${err.name}: ${err.message}${causeChain(err)}`;
-    }
-    return String(err);
+    return describeRequestFailure(err, this.handle, this.settings);
   }
 }
 

@@ -9,9 +9,9 @@
  *   a server with its own error format) can still be shown (`errorText`);
  * - refuses to sleep through a `retry-after` longer than `maxRetryAfterMs` (the SDK waits any length).
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, AzureOpenAI, type ClientOptions } from "openai";
-import { redact, resolveApiKey } from "./models/keys";
-import { ModelUnavailableError } from "./core/errors";
+import OpenAI, { APIError, AzureOpenAI, type ClientOptions } from "openai";
+import { redact, resolveApiKey } from "./keys";
+import { ModelUnavailableError } from "../core/errors";
 
 /** Extra time the body deadline allows beyond the SDK's own (header) timeout, so that one fires first. */
 const BODY_DEADLINE_GRACE_MS = 100;
@@ -158,38 +158,4 @@ export function retryAfterMs(headers: Headers): number | undefined {
   if (Number.isFinite(seconds)) return seconds * 1000;
   const date = Date.parse(ra);
   return Number.isFinite(date) ? date - Date.now() : undefined;
-}
-
-/** ` (cause: cause …)` for an error's cause chain, up to four deep; "" without one. */
-export function causeChain(err: Error): string {
-  const parts: string[] = [];
-  let c: unknown = (err as { cause?: unknown }).cause;
-  for (let i = 0; c instanceof Error && i < 4; i++) {
-    parts.push(c.message);
-    c = (c as { cause?: unknown }).cause;
-  }
-  return parts.length ? ` (${parts.join(": ")})` : "";
-}
-
-/**
- * Worth asking again later: 408/409/429/5xx, connection errors and timeouts (the SDK's, or our body
- * deadline's). Not: other 4xx (a bad key, an unknown job, a refused request), aborts by the caller.
- */
-export function isTransientApiError(err: unknown): boolean {
-  if (err instanceof APIConnectionTimeoutError || err instanceof APIConnectionError) return !isUserAbort(err);
-  if (err instanceof APIError) {
-    if (err.code === "insufficient_quota") return false; // a 429 that waiting does not fix
-    const s = err.status ?? 0;
-    return s === 408 || s === 409 || s === 429 || s >= 500;
-  }
-  if (err instanceof Error) {
-    if (err.name === "TimeoutError") return true;
-    if (err instanceof SyntaxError) return true; // a truncated or garbled body
-    if (err instanceof TypeError && /fetch failed|terminated|closed|socket|ECONN/i.test(`${err.message}${causeChain(err)}`)) return true;
-  }
-  return false;
-}
-
-function isUserAbort(err: Error): boolean {
-  return err.name === "APIUserAbortError" || err.name === "AbortError";
 }

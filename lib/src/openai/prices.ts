@@ -135,7 +135,7 @@ export function fineTunePrices(baseModel: string): FineTuneModelPrices {
   if (!p) {
     throw new Error(
       `no fine-tuning price for base model "${baseModel}". Known: ${knownFineTuneModels().join(", ")} ` +
-        `(aliases: ${Object.keys(FINE_TUNE_ALIASES).join(", ")}). Add it to lib/src/prices.ts after checking ${PRICE_CHECK_URL}.`,
+        `(aliases: ${Object.keys(FINE_TUNE_ALIASES).join(", ")}). Add it to lib/src/openai/prices.ts after checking ${PRICE_CHECK_URL}.`,
     );
   }
   return p;
@@ -167,4 +167,24 @@ export function inferencePrices(model: string, opts: { batch?: boolean } = {}): 
   // Batch: 50% off input and output; how cached input combines with Batch is not in the table.
   const f = 1 - BATCH_DISCOUNT;
   return { input: p.input * f, output: p.output * f };
+}
+
+export interface InferenceCostInput {
+  /** A base model or an `ft:` model id. */
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** Part of inputTokens served from the prompt cache (standard tier only). */
+  cachedInputTokens?: number;
+  /** Batch API (50% off). */
+  batch?: boolean;
+}
+
+/** USD for a number of requests' tokens at the table's prices. */
+export function estimateInferenceCost(x: InferenceCostInput): { usd: number; model: string; batch: boolean; pricesAsOf: string } {
+  const p = inferencePrices(x.model, { batch: x.batch });
+  const cached = x.batch ? 0 : Math.min(x.cachedInputTokens ?? 0, x.inputTokens);
+  const cachedPrice = p.cachedInput ?? p.input;
+  const usd = ((x.inputTokens - cached) * p.input + cached * cachedPrice + x.outputTokens * p.output) / 1_000_000;
+  return { usd, model: x.model, batch: !!x.batch, pricesAsOf: PRICES_AS_OF };
 }
