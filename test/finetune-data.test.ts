@@ -5,9 +5,10 @@ import { existsSync, promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import { openAIExample, promptMessages, writeOpenAIJsonl, type ImageProvider } from "../lib/src/finetune-data";
+import { openAIExample, writeOpenAIJsonl, type ImageProvider } from "../lib/src/finetune-data";
+import { promptMessages } from "../lib/src/prompt/messages";
 import { checkFineTuneFile } from "../lib/src/format-check";
-import { assistantTarget, systemPrompt, userPrompt } from "../lib/src/prompts";
+import { assistantTarget, systemPrompt, userPrompt } from "../lib/src/prompt/prompts";
 import { DEFAULT_SCALE } from "../lib/src/core/scale";
 import type { GroundTruthItem, PreparedImage } from "../lib/src/core/types";
 

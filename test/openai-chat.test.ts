@@ -10,7 +10,7 @@ import { OPENAI_CHAT_DEFAULTS, OpenAIChatModel, scoreProbabilities, type OpenAIC
 import { redact, resolveApiKey } from "../lib/src/openai/keys";
 import { ModelUnavailableError } from "../lib/src/core/errors";
 import { type Prediction } from "../lib/src/models/types";
-import { promptMessages } from "../lib/src/finetune-data";
+import { promptMessages } from "../lib/src/prompt/messages";
 import type { PreparedImage } from "../lib/src/core/types";
 import {
   always,

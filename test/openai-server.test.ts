@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { parseScoreText } from "../lib/src/score-text";
+import { parseScoreText } from "../lib/src/prompt/score-text";
 import { always, startTestServer, TEST_API_KEY, TEXT_FORMATS, type Route } from "./helpers/openai-server";
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2, 3, 4]);

@@ -8,7 +8,7 @@ import {
   roundScore,
   systemPrompt,
   userPrompt,
-} from "../lib/src/prompts";
+} from "../lib/src/prompt/prompts";
 import { DEFAULT_SCALE } from "../lib/src/core/scale";
 import type { GroundTruthItem } from "../lib/src/core/types";
 

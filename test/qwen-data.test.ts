@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import type { ImageProvider } from "../lib/src/finetune-data";
-import { assistantTarget, systemPrompt, userPrompt } from "../lib/src/prompts";
+import { assistantTarget, systemPrompt, userPrompt } from "../lib/src/prompt/prompts";
 import { qwenDatasetInfo, qwenTrainConfigYaml, writeQwenDataset } from "../lib/src/qwen-data";
 import { DEFAULT_SCALE } from "../lib/src/core/scale";
 import type { GroundTruthItem, PreparedImage } from "../lib/src/core/types";

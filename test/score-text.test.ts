@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseScoreText, splitReasons, type ScoreTextFailure } from "../lib/src/score-text";
+import { parseScoreText, splitReasons, type ScoreTextFailure } from "../lib/src/prompt/score-text";
 import { DEFAULT_SCALE, type Scale } from "../lib/src/core/scale";
 
 const S = DEFAULT_SCALE;

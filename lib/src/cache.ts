@@ -13,7 +13,7 @@ import { z } from "zod";
 import { sha256Hex } from "./core/image";
 import type { Prediction, PredictOptions, ScoreModel } from "./models/types";
 import { writeFileAtomic } from "./core/atomic-output";
-import { PROMPT_VERSION, promptHash } from "./prompts";
+import { PROMPT_VERSION, promptHash } from "./prompt/prompts";
 import type { PreparedImage } from "./core/types";
 
 /** Bump when the stored format changes; older entries then miss. */

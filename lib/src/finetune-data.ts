@@ -5,11 +5,11 @@
  */
 import { toDataUrl } from "./core/image";
 import { openLineWriter } from "./core/line-writer";
-import { assistantTarget, systemPrompt, userPrompt } from "./prompts";
+import { assistantTarget } from "./prompt/prompts";
+import { promptMessages, type ImageDetail, type OpenAIChatMessage } from "./prompt/messages";
 import type { Scale } from "./core/scale";
 import type { GroundTruthItem, PreparedImage } from "./core/types";
 
-export type ImageDetail = "low" | "high" | "auto";
 export type ImageProvider = (item: GroundTruthItem) => Promise<PreparedImage>;
 
 export interface OpenAIWriteOptions {
@@ -18,36 +18,6 @@ export interface OpenAIWriteOptions {
   /** `image_url.detail`; default "low" (85 tokens per image on GPT-4o-class models). */
   detail?: ImageDetail;
   scale: Scale;
-}
-
-export type OpenAITextPart = { type: "text"; text: string };
-export type OpenAIImagePart = { type: "image_url"; image_url: { url: string; detail: ImageDetail } };
-export type OpenAIChatMessage =
-  | { role: "system"; content: string }
-  | { role: "user"; content: string | Array<OpenAITextPart | OpenAIImagePart> }
-  | { role: "assistant"; content: string };
-
-
-/**
- * The prompt half of a conversation (system + user), the same for training lines and for inference
- * requests. With `imageDataUrl` the user turn is `[text, image_url]`; without it, a plain string.
- */
-export function promptMessages(
-  scale: Scale,
-  image?: { dataUrl: string; detail?: ImageDetail },
-): OpenAIChatMessage[] {
-  const system: OpenAIChatMessage = { role: "system", content: systemPrompt(scale) };
-  if (!image) return [system, { role: "user", content: userPrompt(scale) }];
-  return [
-    system,
-    {
-      role: "user",
-      content: [
-        { type: "text", text: userPrompt(scale) },
-        { type: "image_url", image_url: { url: image.dataUrl, detail: image.detail ?? "low" } },
-      ],
-    },
-  ];
 }
 
 /** One training example; `image` must be given exactly when the file is a with-images file. */

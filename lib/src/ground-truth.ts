@@ -12,7 +12,7 @@ import ExcelJS from "exceljs";
 import { z } from "zod";
 import { InputError, type Problem, type ProblemKind, type ProblemLocation } from "./core/errors";
 import { DEFAULT_SCALE, inScale, type Scale } from "./core/scale";
-import { parseScoreText, splitReasons } from "./score-text";
+import { parseScoreText, splitReasons } from "./prompt/score-text";
 import type { GroundTruthItem } from "./core/types";
 
 export type ConflictPolicy = "error" | "mean" | "first";

@@ -7,12 +7,13 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { InputError, type Problem } from "./core/errors";
-import { writeOpenAIJsonl, type ImageDetail } from "./finetune-data";
+import { writeOpenAIJsonl } from "./finetune-data";
+import { type ImageDetail } from "./prompt/messages";
 import { loadGroundTruth, type ConflictPolicy, type LoadResult } from "./ground-truth";
 import { checkImages, storedImageProvider, type ImageRecord } from "./images";
 import { DEFAULT_IMAGE_MAX_SIDE, sha256Hex } from "./core/image";
 import { StagedOutput, writeCsv, writeJson } from "./core/atomic-output";
-import { promptHash, PROMPT_VERSION } from "./prompts";
+import { promptHash, PROMPT_VERSION } from "./prompt/prompts";
 import { writeQwenDataset } from "./qwen-data";
 import { ensureDemoData } from "./demo-data";
 import { DEFAULT_SCALE, type Scale } from "./core/scale";

@@ -18,7 +18,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { openLineWriter } from "./core/line-writer";
 import { type ImageProvider } from "./finetune-data";
-import { assistantTarget, PROMPT_VERSION, systemPrompt, userPrompt } from "./prompts";
+import { assistantTarget, PROMPT_VERSION, systemPrompt, userPrompt } from "./prompt/prompts";
 import type { Scale } from "./core/scale";
 import type { GroundTruthItem } from "./core/types";
 

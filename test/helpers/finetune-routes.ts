@@ -16,7 +16,7 @@ import { promises as fs } from "node:fs";
 import type http from "node:http";
 import path from "node:path";
 import sharp from "sharp";
-import { promptMessages } from "../../lib/src/finetune-data";
+import { promptMessages } from "../../lib/src/prompt/messages";
 import { toDataUrl } from "../../lib/src/core/image";
 import { sendError, type Route, type RouteContext } from "./openai-server";
 

@@ -4,7 +4,7 @@
  */
 import { estimateInferenceCost } from "../openai/prices";
 import { countTextTokens, GPT4O_IMAGE_TOKENS, GPT4O_MINI_IMAGE_TOKENS, imageTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from "../openai/tokens";
-import { systemPrompt, userPrompt } from "../prompts";
+import { systemPrompt, userPrompt } from "../prompt/prompts";
 import type { Scale } from "../core/scale";
 import type { TokenUsage } from "../models/types";
 

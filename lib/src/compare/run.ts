@@ -13,7 +13,7 @@ import { compareModels, errorMetrics, metricCIs } from "../metrics";
 import { ModelFactory, type FactoryOptions } from "../models/factory";
 import type { Prediction, ScoreModel } from "../models/types";
 import type { PreparedImage } from "../core/types";
-import { promptHash, PROMPT_VERSION } from "../prompts";
+import { promptHash, PROMPT_VERSION } from "../prompt/prompts";
 import { DEFAULT_SCALE, type Scale } from "../core/scale";
 import { writeJson } from "../core/atomic-output";
 import { batchPending, batchTarget, ModelBatch, readBatchRecord, type BatchAnswer, type BatchOptions, type BatchTarget } from "./batch";

@@ -24,11 +24,12 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTokenLogprob,
 } from "openai/resources/chat/completions";
-import { promptMessages, type ImageDetail } from "../finetune-data";
+import { promptMessages, type ImageDetail } from "../prompt/messages";
 import { toDataUrl } from "../core/image";
-import { PROMPT_VERSION, promptHash } from "../prompts";
+import { PROMPT_VERSION, promptHash } from "../prompt/prompts";
 import { DEFAULT_SCALE, inScale, type Scale } from "../core/scale";
-import { parseScoreText } from "../score-text";
+import { parseScoreText } from "../prompt/score-text";
+import { scoreOffset } from "../prompt/score-position";
 import type { PreparedImage } from "../core/types";
 import { createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../openai/client";
 import { describeRequestFailure } from "../openai/errors";
@@ -411,20 +412,6 @@ function toUsage(c: ChatCompletion): TokenUsage | undefined {
   return usage;
 }
 
-/** Char offset of the first digit of the written score: JSON `"score":`, a labelled score, or a bare number. */
-export function findScoreOffset(text: string): number {
-  const patterns = [
-    /"score"\s*:\s*"?(?=\d)/i,
-    /\b(?:safety[\s_-]*score|safety[\s_-]*rating|score|rating)\b["']?\s*(?:\*\*|__)?\s*[:=]\s*(?:\*\*|__)?\s*"?(?=\d)/i,
-    /^\s*(?=\d)/,
-  ];
-  for (const re of patterns) {
-    const m = re.exec(text);
-    if (m) return m.index + m[0].length;
-  }
-  return -1;
-}
-
 /**
  * p(k) over the scale's integers from the top_logprobs at the token where the score is written,
  * renormalised, and Σ p(k)·k. Handles a score written as one token ("10") or as digits ("1" + "0"):
@@ -439,7 +426,7 @@ export function scoreProbabilities(
   scale: Scale,
 ): { probabilities: Record<number, number>; expectedScore: number } | undefined {
   const text = tokens.map((t) => t.token).join("");
-  const at = findScoreOffset(text);
+  const at = scoreOffset(text);
   if (at < 0 || !text.slice(at).startsWith(String(score)) || /^\d/.test(text.slice(at + String(score).length))) {
     return undefined;
   }

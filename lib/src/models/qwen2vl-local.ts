@@ -31,10 +31,11 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import sharp from "sharp";
-import { systemPrompt, userPrompt } from "../prompts";
+import { systemPrompt, userPrompt } from "../prompt/prompts";
 import { DEFAULT_IMAGE_MAX_PIXELS } from "../qwen-data";
 import type { Scale } from "../core/scale";
-import { parseScoreText } from "../score-text";
+import { parseScoreText } from "../prompt/score-text";
+import { endsAtScorePosition } from "../prompt/score-position";
 import type { PreparedImage } from "../core/types";
 import { ModelUnavailableError } from "../core/errors";
 import { type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
@@ -78,8 +79,6 @@ const DTYPE_SUFFIX: Record<string, string> = {
 };
 const REQUIRED_JSON = ["config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json"];
 const MAX_PROBABILITY_PASSES = 32;
-/** Text that ends right before a score's digits: `"score": `, `Score: `, `"rating":"`, … */
-const SCORE_LABEL_END_RE = /(?:score|rating)["']?\s*(?:\*\*|__)?\s*[:=]\s*(?:\*\*|__)?\s*["']?$/i;
 
 // ---------------------------------------------------------------------------------------------------
 // Files
@@ -558,7 +557,7 @@ export class LocalQwen2VLModel implements ScoreModel {
     for (let j = 0; j < generated.length; j++) {
       if (!digitOf.has(generated[j]!)) continue;
       const before = rt.processor.tokenizer.decode(generated.slice(0, j), { skip_special_tokens: true });
-      if (SCORE_LABEL_END_RE.test(before)) {
+      if (endsAtScorePosition(before)) {
         k = j;
         break;
       }

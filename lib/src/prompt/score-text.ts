@@ -1,4 +1,5 @@
-import type { Scale } from "./core/scale";
+import type { Scale } from "../core/scale";
+import { SCORE_LABEL } from "./score-position";
 
 /** Why a text is not a score; lets callers map failures to problem kinds. */
 export type ScoreTextFailure =
@@ -27,15 +28,12 @@ const DENOM = String.raw`(?:\s*(?:/|out\s+of)\s*(\d+(?:\.\d+)?))`;
 const BARE_RE = new RegExp(String.raw`^([+-]?\d+(?:[.,]\d+)?)${DENOM}?$`, "i");
 
 /**
- * A labelled score. The label is a whole word: "score", "rating", "safety score", "safety rating"
- * (space, "_" or "-" between the words; a preceding word such as "Overall" or "Final" is allowed
- * because the match starts at "score"). It must be followed by ":" or "=" (optionally wrapped in
- * markdown bold or quotes), then the number, then an optional denominator.
+ * A labelled score: the label of score-position.ts (a whole word "score", "rating", "safety score",
+ * "safety rating"; a preceding word such as "Overall" or "Final" is allowed because the match starts at
+ * "score"; then ":" or "=", optionally wrapped in markdown bold or quotes), then the number, then an
+ * optional denominator.
  */
-const LABEL_RE = new RegExp(
-  String.raw`\b(?:safety[\s_-]*score|safety[\s_-]*rating|score|rating)\b["']?\s*(?:\*\*|__)?\s*[:=]\s*(?:\*\*|__)?\s*(${NUM})(?!\d)(?:\*\*|__)?${DENOM}?(?:\*\*|__)?`,
-  "gi",
-);
+const LABEL_RE = new RegExp(SCORE_LABEL + String.raw`(${NUM})(?!\d)(?:\*\*|__)?${DENOM}?(?:\*\*|__)?`, "gi");
 /** What may not directly follow a labelled number: a range ("6-7", "6 to 7"), a percent, more digits. */
 const AFTER_NUMBER_BAD_RE = /^(?:\s*(?:-|–|—|to)\s*\d|\s*%|\.\d|,\d)/i;
 

@@ -6,8 +6,8 @@
  * per-example input; everything else in a prompt depends on the scale alone.
  */
 import { createHash } from "node:crypto";
-import { DEFAULT_SCALE, type Scale } from "./core/scale";
-import type { GroundTruthItem } from "./core/types";
+import { DEFAULT_SCALE, type Scale } from "../core/scale";
+import type { GroundTruthItem } from "../core/types";
 
 /** Bump when the wording of the prompts or the target format changes (caches key on it). */
 export const PROMPT_VERSION = "streetsafe-prompt-v1";
