@@ -5,7 +5,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { prepare } from "../lib/src/prepare";
+import { prepare } from "../lib/src/prepare/run";
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? "{}") as { groundTruth?: string; images?: string; dataDir?: string; baseline?: boolean };

@@ -10,12 +10,11 @@
  * Everything runs offline: a loopback OpenAI-compatible server in a child process stands in for the API,
  * images are generated (bench/images.ts), work files live in a temp folder removed at the end (--keep).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { promises as fs } from "node:fs";
+import { mkdtempSync, promises as fs, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchCompare, benchNotebooks, benchPrepare, benchQwen, type BenchRow } from "./cases";
-import { prepare } from "../lib/src/prepare";
+import { prepare } from "../lib/src/prepare/run";
 import { generateImages, writeGroundTruth } from "./images";
 
 const repo = path.resolve(__dirname, "..");

@@ -5,11 +5,10 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import { defaultEpochs, estimateTrainingCost, formatTrainingCost, totalTrainingCost, TRAINING_COST_NOTES } from "../lib/src/cost";
-import { estimateInferenceCost } from "../lib/src/openai/prices";
-import { writeOpenAIJsonl } from "../lib/src/finetune-data";
-import { checkFineTuneFile, type FormatCheckResult } from "../lib/src/format-check";
-import { BATCH_DISCOUNT, FINE_TUNE_PRICES, fineTunePrices, inferencePrices, PRICE_NOTE, PRICES_AS_OF } from "../lib/src/openai/prices";
+import { defaultEpochs, estimateTrainingCost, formatTrainingCost, totalTrainingCost, TRAINING_COST_NOTES } from "../lib/src/prepare/cost";
+import { BATCH_DISCOUNT, estimateInferenceCost, FINE_TUNE_PRICES, fineTunePrices, inferencePrices, PRICE_NOTE, PRICES_AS_OF } from "../lib/src/openai/prices";
+import { writeOpenAIJsonl } from "../lib/src/prepare/openai-jsonl";
+import { checkFineTuneFile, type FormatCheckResult } from "../lib/src/prepare/format-check";
 import { DEFAULT_SCALE } from "../lib/src/core/scale";
 import type { GroundTruthItem } from "../lib/src/core/types";
 

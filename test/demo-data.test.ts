@@ -17,7 +17,7 @@ import {
   generateDemoData,
   renderSceneSvg,
   sampleCues,
-} from "../lib/src/demo-data";
+} from "../lib/src/prepare/demo";
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "streetsafe-demo-test-"));

@@ -8,8 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { InputError } from "../lib/src/core/errors";
-import { ModelUnavailableError } from "../lib/src/core/errors";
+import { InputError, ModelUnavailableError } from "../lib/src/core/errors";
 import {
   FineTuneRefusedError,
   fineTuneRecordPath,

@@ -5,7 +5,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import { checkFineTuneFile, DEFAULT_FORMAT_LIMITS, FORMAT_PROBLEMS, formatCheckSummary, imageInfoFromBytes, stats } from "../lib/src/format-check";
+import { checkFineTuneFile, DEFAULT_FORMAT_LIMITS, FORMAT_PROBLEMS, formatCheckSummary, imageInfoFromBytes, stats } from "../lib/src/prepare/format-check";
 import { countTextTokens, GPT4O_MINI_IMAGE_TOKENS, imageTokens } from "../lib/src/openai/tokens";
 
 async function tmpFile(name: string, lines: unknown[]): Promise<string> {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import ExcelJS from "exceljs";
 import { InputError, type Problem, type ProblemKind } from "../lib/src/core/errors";
-import { loadGroundTruth, loadGroundTruthOrThrow, normaliseImagePath, type LoadResult } from "../lib/src/ground-truth";
+import { loadGroundTruth, loadGroundTruthOrThrow, normaliseImagePath, type LoadResult } from "../lib/src/prepare/ground-truth";
 
 const FIX = path.join(__dirname, "fixtures", "ground-truth");
 const fx = (name: string) => path.join(FIX, name);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { writeFileSync, existsSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { checkImages, storedImageProvider } from "../lib/src/images";
+import { checkImages, storedImageProvider } from "../lib/src/prepare/images";
 import { prepareImage, resolveImagePath, toDataUrl } from "../lib/src/core/image";
 import type { GroundTruthItem } from "../lib/src/core/types";
 import { tempDir } from "./helpers/tmp";

@@ -4,8 +4,9 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, copyFileSync } from "node:fs";
 import path from "node:path";
-import { generateDemoData } from "../lib/src/demo-data";
-import { prepare, PREPARE_OUTPUTS } from "../lib/src/prepare";
+import { generateDemoData } from "../lib/src/prepare/demo";
+import { prepare } from "../lib/src/prepare/run";
+import { PREPARE_OUTPUTS } from "../lib/src/prepare/outputs";
 import { InputError } from "../lib/src/core/errors";
 import { tempDir } from "./helpers/tmp";
 

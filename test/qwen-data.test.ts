@@ -5,9 +5,9 @@ import { existsSync, promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import type { ImageProvider } from "../lib/src/finetune-data";
+import type { ImageProvider } from "../lib/src/prepare/openai-jsonl";
 import { assistantTarget, systemPrompt, userPrompt } from "../lib/src/prompt/prompts";
-import { qwenDatasetInfo, qwenTrainConfigYaml, writeQwenDataset } from "../lib/src/qwen-data";
+import { qwenDatasetInfo, qwenTrainConfigYaml, writeQwenDataset } from "../lib/src/prepare/qwen-data";
 import { DEFAULT_SCALE } from "../lib/src/core/scale";
 import type { GroundTruthItem, PreparedImage } from "../lib/src/core/types";
 

@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkLeakage, splitByImage, summarizeSplits } from "../lib/src/split";
-import type { GroundTruthItem } from "../lib/src/core/types";
-import { SPLIT_NAMES } from "../lib/src/core/types";
+import { checkLeakage, splitByImage, summarizeSplits } from "../lib/src/prepare/split";
+import { SPLIT_NAMES, type GroundTruthItem } from "../lib/src/core/types";
 
 function items(n: number, score = (i: number) => 1 + (i % 10)): GroundTruthItem[] {
   return Array.from({ length: n }, (_, i) => ({ image: `img_${String(i).padStart(3, "0")}.jpg`, score: score(i), reasons: [], source: { file: "gt.csv", row: i + 2 } }));

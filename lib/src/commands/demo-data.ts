@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import path from "node:path";
-import { generateDemoData } from "../demo-data";
+import { generateDemoData } from "../prepare/demo";
 import { intFlag } from "../cli-args";
 import { progressCallback } from "../core/progress";
 

@@ -1,5 +1,4 @@
-import type { Command } from "commander";
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { choiceFlag, intFlag } from "../cli-args";
 import {
   checkFineTuneRun,

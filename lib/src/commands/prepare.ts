@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { choiceFlag, intFlag, ratioFlag } from "../cli-args";
-import { prepare, type PrepareOptions } from "../prepare";
+import { prepare, type PrepareOptions } from "../prepare/run";
 import { progressCallback } from "../core/progress";
 import { parseScale } from "../core/scale";
-import { formatPrepareSummary } from "../prepare-report";
+import { formatPrepareSummary } from "../prepare/report";
 
 export interface PrepareFlags {
   groundTruth: string;

@@ -4,9 +4,8 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { loadGroundTruthOrThrow } from "../ground-truth";
+import { loadGroundTruthOrThrow, readPreparedSplit, splitCsvPath } from "../prepare";
 import { locateImage, sha256Hex } from "../core/image";
-import { readTrainingSet } from "../models/training-data";
 import type { Scale } from "../core/scale";
 
 export interface TestItem {
@@ -39,8 +38,8 @@ export async function loadTestSet(opts: { testSet?: string; images?: string; dat
     set = { file: path.resolve(opts.testSet), sheet: gt.sheet, imagesDir: path.resolve(opts.images), sha256: sha256Hex(await fs.readFile(opts.testSet)), items };
   } else {
     const dataDir = opts.dataDir ?? "data";
-    const file = path.join(dataDir, "splits", "test.csv");
-    const t = await readTrainingSet("compare", dataDir, "test").catch(() => {
+    const file = splitCsvPath(dataDir, "test");
+    const t = await readPreparedSplit("compare", dataDir, "test").catch(() => {
       throw new Error(`no test split in ${dataDir} (run \`npx streetsafe prepare\` first, pass --data-dir, or give --test-set FILE --images DIR)`);
     });
     set = { file: path.resolve(file), imagesDir: t.imagesDir, sha256: sha256Hex(await fs.readFile(file)), items: t.items };

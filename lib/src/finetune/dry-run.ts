@@ -4,33 +4,11 @@
  * and no network — this is `finetune --dry-run`, and the first half of every real run.
  */
 import { existsSync, promises as fs } from "node:fs";
-import path from "node:path";
+import { checkFineTuneFile, estimateTrainingCost, fineTuneFilePaths, formatTrainingCost, TRAINING_COST_NOTES, type FormatCheckResult, type TrainingCostRow } from "../prepare";
 import { InputError, type Problem } from "../core/errors";
-import { checkFineTuneFile, type FormatCheckResult } from "../format-check";
-import { estimateTrainingCost, formatTrainingCost, TRAINING_COST_NOTES, type TrainingCostRow } from "../cost";
 import { fineTunePrices, knownFineTuneModels } from "../openai/prices";
 import type { Figure } from "../core/figure";
 import { chooseTrainingData, imageFineTuningSupport, type FineTuneProvider, type TrainingDataChoice } from "./capabilities";
-
-export const OPENAI_FINETUNING_SUBDIR = "openai_finetuning";
-export const QWEN_FINETUNING_README = path.join("qwen_finetuning", "README.md");
-
-export interface FineTuneFilePaths {
-  train: string;
-  val: string;
-}
-
-/** `<dataDir>/openai_finetuning/{train,val}_{text_only,with_images}.jsonl` (written by `prepare`). */
-export function fineTuneFilePaths(dataDir: string, withImages: boolean): FineTuneFilePaths {
-  const kind = withImages ? "with_images" : "text_only";
-  const dir = path.join(dataDir, OPENAI_FINETUNING_SUBDIR);
-  return { train: path.join(dir, `train_${kind}.jsonl`), val: path.join(dir, `val_${kind}.jsonl`) };
-}
-
-/** Whether `prepare` has written the fine-tuning files under `dataDir` (both kinds' training files). */
-export function fineTuneFilesExist(dataDir: string): boolean {
-  return existsSync(fineTuneFilePaths(dataDir, false).train) && existsSync(fineTuneFilePaths(dataDir, true).train);
-}
 
 export interface FineTuneCheckOptions {
   dataDir?: string;

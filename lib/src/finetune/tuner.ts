@@ -19,12 +19,12 @@ import { APIError } from "openai";
 import type { FileObject } from "openai/resources/files";
 import type { FineTuningJob, FineTuningJobEvent, JobCreateParams } from "openai/resources/fine-tuning/jobs/jobs";
 import { createOpenAIClient, type OpenAIClientHandle } from "../openai/client";
-import { isTransientApiError } from "../openai/errors";
+import { abortableSleep, backoffDelay, describeApiError, isTransientApiError } from "../openai/errors";
 import { redact } from "../openai/keys";
 import { ModelUnavailableError } from "../core/errors";
 import { DEFAULT_BASE_MODEL, FINE_TUNE_WIND_DOWN, resolveBaseModel, type FineTuneProvider } from "./capabilities";
-import { assertUploadable, checkFineTuneRun, QWEN_FINETUNING_README, type FineTuneCheck } from "./dry-run";
-import { abortableSleep, backoffDelay, describeApiError } from "../openai/errors";
+import { assertUploadable, checkFineTuneRun, type FineTuneCheck } from "./dry-run";
+import { QWEN_FINETUNING_README } from "../prepare";
 import { monitorFineTuneJob, type MonitorOptions, type MonitorResult } from "./monitor";
 import {
   DEFAULT_MODELS_DIR,

@@ -14,7 +14,7 @@ import type { Scale } from "../core/scale";
 import type { PreparedImage } from "../core/types";
 import { IMAGE_FEATURES, imageFeatures } from "./image-features";
 import { fitRidge, predictRidge, type RidgeModel } from "./ridge";
-import { readTrainingSet } from "./training-data";
+import { readPreparedSplit } from "../prepare";
 import type { Prediction, ScoreModel } from "./types";
 
 export class MeanBaseline implements ScoreModel {
@@ -30,7 +30,7 @@ export class MeanBaseline implements ScoreModel {
 
   static async fromDataDir(opts: { name?: string; dataDir: string; scale: Scale }): Promise<MeanBaseline> {
     const name = opts.name ?? "mean";
-    const train = await readTrainingSet(name, opts.dataDir);
+    const train = await readPreparedSplit(name, opts.dataDir);
     const mean = train.items.reduce((s, it) => s + it.score, 0) / train.items.length;
     return new MeanBaseline(name, opts.scale, mean, train.items.length);
   }
@@ -56,7 +56,7 @@ export class ImageStatsBaseline implements ScoreModel {
 
   static async fromDataDir(opts: { name?: string; dataDir: string; scale: Scale; lambda?: number; imageMaxSide?: number }): Promise<ImageStatsBaseline> {
     const name = opts.name ?? "image-stats";
-    const train = await readTrainingSet(name, opts.dataDir);
+    const train = await readPreparedSplit(name, opts.dataDir);
     const limit = pLimit(4);
     const rows = await Promise.all(
       train.items.map((it) =>

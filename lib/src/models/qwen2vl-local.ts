@@ -32,7 +32,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import sharp from "sharp";
 import { systemPrompt, userPrompt } from "../prompt/prompts";
-import { DEFAULT_IMAGE_MAX_PIXELS } from "../qwen-data";
+import { DEFAULT_IMAGE_MAX_PIXELS } from "../prepare";
 import type { Scale } from "../core/scale";
 import { parseScoreText } from "../prompt/score-text";
 import { endsAtScorePosition } from "../prompt/score-position";

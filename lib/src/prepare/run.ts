@@ -6,21 +6,22 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { InputError, type Problem } from "./core/errors";
-import { writeOpenAIJsonl } from "./finetune-data";
-import { type ImageDetail } from "./prompt/messages";
+import { InputError, type Problem } from "../core/errors";
+import { writeOpenAIJsonl } from "./openai-jsonl";
+import { type ImageDetail } from "../prompt/messages";
 import { loadGroundTruth, type ConflictPolicy, type LoadResult } from "./ground-truth";
 import { checkImages, storedImageProvider, type ImageRecord } from "./images";
-import { DEFAULT_IMAGE_MAX_SIDE, sha256Hex } from "./core/image";
-import { StagedOutput, writeCsv, writeJson } from "./core/atomic-output";
-import { promptHash, PROMPT_VERSION } from "./prompt/prompts";
+import { DEFAULT_IMAGE_MAX_SIDE, sha256Hex } from "../core/image";
+import { StagedOutput, writeCsv, writeJson } from "../core/atomic-output";
+import { promptHash, PROMPT_VERSION } from "../prompt/prompts";
 import { writeQwenDataset } from "./qwen-data";
-import { ensureDemoData } from "./demo-data";
-import { DEFAULT_SCALE, type Scale } from "./core/scale";
+import { ensureDemoData } from "./demo";
+import { DEFAULT_SCALE, type Scale } from "../core/scale";
 import { checkLeakage, DEFAULT_SPLIT, splitByImage, summarizeSplits, type LeakageReport, type Splits, type SplitSummaryRow } from "./split";
-import { SPLIT_NAMES, type GroundTruthItem } from "./core/types";
+import { SPLIT_NAMES, type GroundTruthItem } from "../core/types";
 import { checkFineTuneFile, type FormatCheckResult } from "./format-check";
 import { estimateTrainingCost, type TrainingCostRow } from "./cost";
+import { fineTuneFilePaths, PREPARE_OUTPUTS, PREPARE_SUMMARY_FILE, PREPARED_IMAGES_FILE, QWEN_FINETUNING_SUBDIR, splitCsvPath } from "./outputs";
 
 export interface PrepareOptions {
   groundTruth: string;
@@ -55,8 +56,6 @@ export interface PrepareResult {
   cost: TrainingCostRow[];
 }
 
-/** The top-level entries of dataDir this step owns (and replaces as a whole on each run). */
-export const PREPARE_OUTPUTS = ["splits", "openai_finetuning", "qwen_finetuning", "prepared_images.csv", "prepare_summary.json"];
 
 export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const dataDir = path.resolve(opts.dataDir ?? "data");
@@ -88,26 +87,26 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
 
     for (const name of SPLIT_NAMES) {
       const rows = splits[name].map((it) => ({ image: it.image, score: it.score, reasons: it.reasons.join("; ") }));
-      await writeCsv(await stage.path(`splits/${name}.csv`), rows, ["image", "score", "reasons"]);
+      await writeCsv(await stage.path(splitCsvPath("", name)), rows, ["image", "score", "reasons"]);
     }
     const splitOf = new Map(SPLIT_NAMES.flatMap((n) => splits[n].map((it) => [it.image, n] as const)));
     const imageRows = [...records.values()]
       .map((r) => ({ image: r.file, sha256: r.sha256, width: r.width, height: r.height, split: splitOf.get(r.image) }))
       .sort((a, b) => (a.image < b.image ? -1 : 1));
-    await writeCsv(await stage.path("prepared_images.csv"), imageRows, ["image", "sha256", "width", "height", "split"]);
+    await writeCsv(await stage.path(PREPARED_IMAGES_FILE), imageRows, ["image", "sha256", "width", "height", "split"]);
 
     // Training files hold train and val only: the test split never reaches a training file.
     const provider = storedImageProvider(records);
     const jsonl: string[] = [];
     for (const name of ["train", "val"] as const) {
       for (const withImages of [false, true]) {
-        const file = await stage.path(`openai_finetuning/${name}_${withImages ? "with_images" : "text_only"}.jsonl`);
+        const file = await stage.path(fineTuneFilePaths("", withImages)[name]);
         await writeOpenAIJsonl(file, splits[name], withImages ? provider : null, { withImages, detail: opts.detail, scale });
         jsonl.push(file);
         opts.onProgress?.("writing fine-tuning files", jsonl.length, 4);
       }
     }
-    await writeQwenDataset(await stage.path("qwen_finetuning"), { train: splits.train, val: splits.val }, provider, { scale });
+    await writeQwenDataset(await stage.path(QWEN_FINETUNING_SUBDIR), { train: splits.train, val: splits.val }, provider, { scale });
 
     const checks: FormatCheckResult[] = [];
     for (const file of jsonl) checks.push(await checkFineTuneFile(file));
@@ -130,7 +129,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       checks: checks.map((c) => ({ ...c, file: path.relative(stage.stagingDir, c.file) })),
       cost,
     };
-    await writeJson(await stage.path("prepare_summary.json"), {
+    await writeJson(await stage.path(PREPARE_SUMMARY_FILE), {
       created_at: new Date().toISOString(),
       ground_truth: { ...groundTruth, file: path.resolve(opts.groundTruth) },
       images_dir: path.resolve(opts.images),
@@ -188,7 +187,7 @@ async function isDirectory(p: string): Promise<boolean> {
  */
 export async function ensurePrepared(opts: { dataDir: string }): Promise<{ dataDir: string; prepared: boolean }> {
   const dataDir = path.resolve(opts.dataDir);
-  const have = await fs.stat(path.join(dataDir, "prepare_summary.json")).then(() => true, () => false);
+  const have = await fs.stat(path.join(dataDir, PREPARE_SUMMARY_FILE)).then(() => true, () => false);
   if (have) return { dataDir, prepared: false };
   const demo = await ensureDemoData({ outDir: path.join(dataDir, "demo") });
   await prepare({ groundTruth: demo.groundTruthPath, images: demo.imagesDir, dataDir });

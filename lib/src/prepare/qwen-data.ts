@@ -16,11 +16,11 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { openLineWriter } from "./core/line-writer";
-import { type ImageProvider } from "./finetune-data";
-import { assistantTarget, PROMPT_VERSION, systemPrompt, userPrompt } from "./prompt/prompts";
-import type { Scale } from "./core/scale";
-import type { GroundTruthItem } from "./core/types";
+import { openLineWriter } from "../core/line-writer";
+import { type ImageProvider } from "./openai-jsonl";
+import { assistantTarget, PROMPT_VERSION, systemPrompt, userPrompt } from "../prompt/prompts";
+import type { Scale } from "../core/scale";
+import type { GroundTruthItem } from "../core/types";
 
 export const QWEN_BASE_MODEL = "Qwen/Qwen2-VL-2B-Instruct";
 /** LLaMA-Factory's image placeholder; the qwen2_vl template expands it into vision tokens. */

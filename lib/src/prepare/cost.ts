@@ -4,7 +4,7 @@
  * (examples/Chat_finetuning_data_prep.ipynb), with images counted as tokens.
  */
 import type { FormatCheckResult } from "./format-check";
-import { fineTunePrices, PRICE_NOTE, PRICES_AS_OF } from "./openai/prices";
+import { fineTunePrices, PRICE_NOTE, PRICES_AS_OF } from "../openai/prices";
 
 /** OpenAI's default-epoch rule (cookbook): aim for 3 epochs, but keep examples × epochs within [100, 25000]. */
 export const TARGET_EPOCHS = 3;

@@ -3,12 +3,12 @@
  * The file is streamed line by line (one image's base64 in memory at a time), so a split of
  * thousands of images writes with flat memory.
  */
-import { toDataUrl } from "./core/image";
-import { openLineWriter } from "./core/line-writer";
-import { assistantTarget } from "./prompt/prompts";
-import { promptMessages, type ImageDetail, type OpenAIChatMessage } from "./prompt/messages";
-import type { Scale } from "./core/scale";
-import type { GroundTruthItem, PreparedImage } from "./core/types";
+import { toDataUrl } from "../core/image";
+import { openLineWriter } from "../core/line-writer";
+import { assistantTarget } from "../prompt/prompts";
+import { promptMessages, type ImageDetail, type OpenAIChatMessage } from "../prompt/messages";
+import type { Scale } from "../core/scale";
+import type { GroundTruthItem, PreparedImage } from "../core/types";
 
 export type ImageProvider = (item: GroundTruthItem) => Promise<PreparedImage>;
 

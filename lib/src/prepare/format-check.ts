@@ -9,8 +9,8 @@
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { IMAGE_FILE_NAME_PATTERN } from "./prompt/prompts";
-import { GPT4O_IMAGE_TOKENS, imageTokens, o200k, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, type ImageTokenRule } from "./openai/tokens";
+import { IMAGE_FILE_NAME_PATTERN } from "../prompt/prompts";
+import { GPT4O_IMAGE_TOKENS, imageTokens, o200k, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, type ImageTokenRule } from "../openai/tokens";
 
 export const FORMAT_PROBLEMS = [
   "invalid_json",

@@ -4,8 +4,7 @@
  * prepared bytes always land in the same split, so a copy of a test image can never train a model.
  */
 import seedrandom from "seedrandom";
-import type { GroundTruthItem, SplitName } from "./core/types";
-import { SPLIT_NAMES } from "./core/types";
+import { SPLIT_NAMES, type GroundTruthItem, type SplitName } from "../core/types";
 
 export interface SplitOptions {
   seed?: number;

@@ -1,11 +1,11 @@
 /** What `prepare` tells the user: splits, the leakage proof, format checks and the cost estimate. */
 import path from "node:path";
 import sharp from "sharp";
-import { formatProblem, type Problem } from "./core/errors";
-import { SPLIT_NAMES, type GroundTruthItem } from "./core/types";
+import { formatProblem, type Problem } from "../core/errors";
+import { SPLIT_NAMES, type GroundTruthItem } from "../core/types";
 import { formatTrainingCost } from "./cost";
 import { formatCheckSummary } from "./format-check";
-import type { PrepareResult } from "./prepare";
+import type { PrepareResult } from "./run";
 
 export function splitSummaryRows(r: PrepareResult): Record<string, unknown>[] {
   return r.summary.map((s) => ({

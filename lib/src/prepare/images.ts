@@ -5,9 +5,9 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import pLimit from "p-limit";
-import type { Problem } from "./core/errors";
-import { locateImage, prepareImage, resolveImagePath, type ImageOptions } from "./core/image";
-import type { GroundTruthItem, PreparedImage } from "./core/types";
+import type { Problem } from "../core/errors";
+import { locateImage, prepareImage, resolveImagePath, type ImageOptions } from "../core/image";
+import type { GroundTruthItem, PreparedImage } from "../core/types";
 
 /** Formats sharp decodes here and the OpenAI/Qwen pipelines accept after conversion to JPEG. */
 export const SUPPORTED_IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".avif"];

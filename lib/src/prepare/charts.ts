@@ -1,9 +1,9 @@
 /** Plotly figure specs (plain data + layout objects); rendering lives in display.ts and the reports. */
 import type { Splits } from "./split";
-import type { Scale } from "./core/scale";
-import { SPLIT_NAMES } from "./core/types";
+import type { Scale } from "../core/scale";
+import { SPLIT_NAMES } from "../core/types";
 
-import type { Figure } from "./core/figure";
+import type { Figure } from "../core/figure";
 
 const SPLIT_COLOURS = { train: "#4C78A8", val: "#F58518", test: "#54A24B" } as const;
 
