@@ -9,17 +9,10 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { InputError, ModelUnavailableError } from "../lib/src/core/errors";
-import {
-  FineTuneRefusedError,
-  fineTuneRecordPath,
-  GPT4oMiniFineTuner,
-  loadFineTunedModelId,
-  readFineTuneRecord,
-  readTrainingMetricsCsv,
-  type FineTuneRecord,
-  type FineTunerOptions,
-  type MonitorOptions,
-} from "../lib/src/finetune";
+import { FineTuneRefusedError, GPT4oMiniFineTuner, type FineTunerOptions } from "../lib/src/finetune/openai/tuner";
+import { fineTuneRecordPath, loadFineTunedModelId, readFineTuneRecord, type FineTuneRecord } from "../lib/src/finetune/openai/record";
+import { readTrainingMetricsCsv } from "../lib/src/finetune/openai/training-metrics";
+import { type MonitorOptions } from "../lib/src/finetune/openai/monitor";
 import { startTestServer, TEST_API_KEY, type TestServer } from "./helpers/openai-server";
 import { fineTuneSim, writeFineTuneData, type FineTuneSim, type FineTuneSimOptions } from "./helpers/finetune-routes";
 import { tempDir } from "./helpers/tmp";

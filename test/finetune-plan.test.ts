@@ -10,34 +10,12 @@ import path from "node:path";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
 import { InputError } from "../lib/src/core/errors";
 import { backoffDelay } from "../lib/src/openai/errors";
-import {
-  capabilityRows,
-  checkFineTuneRun,
-  chooseTrainingData,
-  costComparison,
-  costComparisonFigure,
-  decodeResultFile,
-  FINE_TUNE_DEFAULTS,
-  FINE_TUNE_WIND_DOWN,
-  FineTuneRecordKeeper,
-  fineTunedModelFromRecord,
-  fineTuneRecordPath,
-  formatFineTuneCheck,
-  formatFineTuneProgress,
-  imageFineTuningSupport,
-  lossCurveFigure,
-  metricsFromCheckpoint,
-  metricsFromEvent,
-  MONITOR_DEFAULTS,
-  normalizeFineTuneRecord,
-  parseTrainingMetricsCsv,
-  progressFromPoints,
-  readFineTuneRecord,
-  recordFromJob,
-  refusalAlternatives,
-  writeFineTuneRecord,
-  type FineTuneRecord,
-} from "../lib/src/finetune";
+import { capabilityRows, chooseTrainingData, FINE_TUNE_WIND_DOWN, imageFineTuningSupport } from "../lib/src/finetune/openai/capabilities";
+import { checkFineTuneRun, costComparison, costComparisonFigure, formatFineTuneCheck } from "../lib/src/finetune/openai/dry-run";
+import { decodeResultFile, formatFineTuneProgress, lossCurveFigure, metricsFromCheckpoint, metricsFromEvent, parseTrainingMetricsCsv, progressFromPoints } from "../lib/src/finetune/openai/training-metrics";
+import { FINE_TUNE_DEFAULTS, refusalAlternatives } from "../lib/src/finetune/openai/tuner";
+import { FineTuneRecordKeeper, fineTunedModelFromRecord, fineTuneRecordPath, normalizeFineTuneRecord, readFineTuneRecord, recordFromJob, writeFineTuneRecord, type FineTuneRecord } from "../lib/src/finetune/openai/record";
+import { MONITOR_DEFAULTS } from "../lib/src/finetune/openai/monitor";
 import { finetunePlan, intOrAutoFlag, positiveOrAutoFlag, secondsFlag, type FinetuneFlags } from "../lib/src/commands/finetune";
 import { writeFineTuneData } from "./helpers/finetune-routes";
 import { tempDir } from "./helpers/tmp";

@@ -8,9 +8,9 @@ import {
   fineTuneRecordPath,
   formatFineTuneCheck,
   formatFineTuneProgress,
-  GPT4oMiniFineTuner,
   MAX_SUFFIX_LENGTH,
   MONITOR_DEFAULTS,
+  OpenAIFineTuner,
   readFineTuneRecord,
   resolveBaseModel,
   type FineTuneHyperparameters,
@@ -172,7 +172,7 @@ export function register(program: Command): void {
         if (check.problems.length) process.exitCode = 2;
         return;
       }
-      const tuner = new GPT4oMiniFineTuner({ provider: plan.provider, modelsDir: plan.modelsDir, filePollIntervalMs: Math.min(2000, plan.pollIntervalMs) });
+      const tuner = new OpenAIFineTuner({ provider: plan.provider, modelsDir: plan.modelsDir, filePollIntervalMs: Math.min(2000, plan.pollIntervalMs) });
       await withInterrupt(async (signal) => {
         const started = await tuner.start({
           dataDir: plan.dataDir,
@@ -266,6 +266,6 @@ interface SharedFlags {
   pollInterval: number;
 }
 
-async function tunerFor(flags: SharedFlags, jobId?: string): Promise<GPT4oMiniFineTuner> {
-  return new GPT4oMiniFineTuner({ provider: await providerFor(flags.provider, flags.modelsDir, jobId), modelsDir: flags.modelsDir });
+async function tunerFor(flags: SharedFlags, jobId?: string): Promise<OpenAIFineTuner> {
+  return new OpenAIFineTuner({ provider: await providerFor(flags.provider, flags.modelsDir, jobId), modelsDir: flags.modelsDir });
 }

@@ -1,7 +1,6 @@
-/** Guide step 2: fine-tuning jobs on OpenAI / Azure OpenAI (capabilities, dry run, jobs, watching, the record). */
-export * from "./capabilities";
-export * from "./record";
-export * from "./training-metrics";
-export * from "./dry-run";
-export * from "./monitor";
-export * from "./tuner";
+/**
+ * Guide step 2: fine-tuning. `openai/` runs jobs on OpenAI / Azure OpenAI (capabilities, dry run, jobs,
+ * watching, the fine_tune_info.json record — the one reader of that file is `readFineTuneRecord`).
+ * `local/` is the place for the local Qwen2-VL LoRA route.
+ */
+export * from "./openai";

@@ -8,7 +8,7 @@ import path from "node:path";
 import { parse } from "csv-parse/sync";
 import type { FineTuningJobEvent } from "openai/resources/fine-tuning/jobs/jobs";
 import type { FineTuningJobCheckpoint } from "openai/resources/fine-tuning/jobs/checkpoints";
-import type { Figure } from "../core/figure";
+import type { Figure } from "../../core/figure";
 import { fineTuneDir, fineTuneRecordPath, readFineTuneRecord, type FineTuneProgress } from "./record";
 
 export interface TrainingMetricPoint {

@@ -4,10 +4,10 @@
  * and no network — this is `finetune --dry-run`, and the first half of every real run.
  */
 import { existsSync, promises as fs } from "node:fs";
-import { checkFineTuneFile, estimateTrainingCost, fineTuneFilePaths, formatTrainingCost, TRAINING_COST_NOTES, type FormatCheckResult, type TrainingCostRow } from "../prepare";
-import { InputError, type Problem } from "../core/errors";
-import { fineTunePrices, knownFineTuneModels } from "../openai/prices";
-import type { Figure } from "../core/figure";
+import { checkFineTuneFile, estimateTrainingCost, fineTuneFilePaths, formatTrainingCost, TRAINING_COST_NOTES, type FormatCheckResult, type TrainingCostRow } from "../../prepare";
+import { InputError, type Problem } from "../../core/errors";
+import { fineTunePrices, knownFineTuneModels } from "../../openai/prices";
+import type { Figure } from "../../core/figure";
 import { chooseTrainingData, imageFineTuningSupport, type FineTuneProvider, type TrainingDataChoice } from "./capabilities";
 
 export interface FineTuneCheckOptions {

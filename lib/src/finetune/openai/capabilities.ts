@@ -12,8 +12,8 @@
  * OpenAI's self-serve fine-tuning is being wound down: new jobs end for everyone on 2027-01-06
  * (FINE_TUNE_WIND_DOWN); Azure OpenAI keeps the same API.
  */
-import { InputError } from "../core/errors";
-import { FINE_TUNE_ALIASES, FINE_TUNE_PRICES } from "../openai/prices";
+import { InputError } from "../../core/errors";
+import { FINE_TUNE_ALIASES, FINE_TUNE_PRICES } from "../../openai/prices";
 
 export const FINE_TUNE_CAPABILITIES_AS_OF = "2026-11-25";
 /** The date after which OpenAI accepts no new self-serve fine-tuning jobs. */

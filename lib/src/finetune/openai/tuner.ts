@@ -1,6 +1,6 @@
 /**
- * `GPT4oMiniFineTuner` (the guide's name; any fine-tunable GPT base model works): OpenAI fine-tuning jobs
- * over the official SDK, on OpenAI or Azure OpenAI.
+ * `OpenAIFineTuner`: OpenAI fine-tuning jobs for any fine-tunable GPT base model, over the official SDK,
+ * on OpenAI or Azure OpenAI. `GPT4oMiniFineTuner` is the same class under the guide's name.
  *
  *   start(): check the files → upload (purpose fine-tune, wait until processed) → create the job
  *            (method supervised) → write the record
@@ -18,13 +18,13 @@ import path from "node:path";
 import { APIError } from "openai";
 import type { FileObject } from "openai/resources/files";
 import type { FineTuningJob, FineTuningJobEvent, JobCreateParams } from "openai/resources/fine-tuning/jobs/jobs";
-import { createOpenAIClient, type OpenAIClientHandle } from "../openai/client";
-import { abortableSleep, backoffDelay, describeApiError, isTransientApiError } from "../openai/errors";
-import { redact } from "../openai/keys";
-import { ModelUnavailableError } from "../core/errors";
+import { createOpenAIClient, type OpenAIClientHandle } from "../../openai/client";
+import { abortableSleep, backoffDelay, describeApiError, isTransientApiError } from "../../openai/errors";
+import { redact } from "../../openai/keys";
+import { ModelUnavailableError } from "../../core/errors";
 import { DEFAULT_BASE_MODEL, FINE_TUNE_WIND_DOWN, resolveBaseModel, type FineTuneProvider } from "./capabilities";
 import { assertUploadable, checkFineTuneRun, type FineTuneCheck } from "./dry-run";
-import { QWEN_FINETUNING_README } from "../prepare";
+import { QWEN_FINETUNING_README } from "../../prepare";
 import { monitorFineTuneJob, type MonitorOptions, type MonitorResult } from "./monitor";
 import {
   DEFAULT_MODELS_DIR,
@@ -150,7 +150,7 @@ export class FineTuneRefusedError extends Error {
 // ---------------------------------------------------------------------------------------------------
 // The class
 
-export class GPT4oMiniFineTuner {
+export class OpenAIFineTuner {
   readonly provider: FineTuneProvider;
   readonly modelsDir: string;
   readonly recordFile: string;
@@ -461,3 +461,7 @@ export function hasFineTuneKey(provider: FineTuneProvider = "openai", env: NodeJ
   const v = provider === "azure" ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY";
   return !!env[v]?.trim() || !!env[`${v}_FILE`]?.trim();
 }
+
+/** The guide's name for OpenAIFineTuner (it fine-tunes any base model, GPT-4o-mini by default). */
+export const GPT4oMiniFineTuner = OpenAIFineTuner;
+export type GPT4oMiniFineTuner = OpenAIFineTuner;

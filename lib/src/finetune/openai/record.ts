@@ -12,7 +12,7 @@
  */
 import path from "node:path";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
-import { readTextIfExists, writeJson } from "../core/atomic-output";
+import { readTextIfExists, writeJson } from "../../core/atomic-output";
 import type { FineTuneProvider } from "./capabilities";
 
 export const FINE_TUNE_SUBDIR = "gpt4o_mini_finetuned";
