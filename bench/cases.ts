@@ -11,7 +11,7 @@ import { runComparison, type CompareOptions } from "../lib/src/compare/run";
 import { writeOpenAIJsonl } from "../lib/src/prepare/openai-jsonl";
 import { checkImages, storedImageProvider } from "../lib/src/prepare/images";
 import { DEFAULT_IMAGE_MAX_SIDE, DEFAULT_JPEG_QUALITY, prepareImage } from "../lib/src/core/image";
-import { LocalQwen2VLModel, type LocalQwen2VLOptions } from "../lib/src/models/qwen2vl-local";
+import { LocalQwen2VLModel, type LocalQwen2VLOptions } from "../lib/src/models/qwen2vl";
 import { DEFAULT_SCALE } from "../lib/src/core/scale";
 import type { GroundTruthItem } from "../lib/src/core/types";
 import { buildTinyQwen2VL } from "../test/helpers/tiny-qwen2vl";

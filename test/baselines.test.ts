@@ -7,8 +7,8 @@ import { prepare } from "../lib/src/prepare/run";
 import { prepareImage } from "../lib/src/core/image";
 import { DEFAULT_SCALE } from "../lib/src/core/scale";
 import { ImageStatsBaseline, MeanBaseline } from "../lib/src/models/baselines";
-import { imageFeatures } from "../lib/src/models/image-features";
-import { fitRidge, predictRidge } from "../lib/src/models/ridge";
+import { imageFeatures } from "../lib/src/models/baselines/image-features";
+import { fitRidge, predictRidge } from "../lib/src/models/baselines/ridge";
 import { ModelUnavailableError } from "../lib/src/core/errors";
 import { tempDir } from "./helpers/tmp";
 

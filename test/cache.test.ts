@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ResponseCache, predictionKeyFields, stableStringify, withCache } from "../lib/src/cache";
+import { ResponseCache, predictionKeyFields, stableStringify, withCache } from "../lib/src/models/cache";
 import type { Prediction, ScoreModel } from "../lib/src/models/types";
 import type { PreparedImage } from "../lib/src/core/types";
 import { tempDir } from "./helpers/tmp";
@@ -17,6 +17,7 @@ function fakeModel(answer: (n: number) => Prediction, settings: Record<string, u
     name: "fake",
     id: "m-1",
     scale: { min: 1, max: 10 },
+    kind: "local",
     describe: () => settings,
     predict: async () => answer(calls++),
   };

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pLimit from "p-limit";
 import sharp from "sharp";
-import { ResponseCache, withCache } from "../lib/src/cache";
+import { ResponseCache, withCache } from "../lib/src/models/cache";
 import { prepareImage } from "../lib/src/core/image";
 import { OPENAI_CHAT_DEFAULTS, OpenAIChatModel, scoreProbabilities, type OpenAIChatOptions } from "../lib/src/models/openai-chat";
 import { redact, resolveApiKey } from "../lib/src/openai/keys";

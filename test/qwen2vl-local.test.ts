@@ -4,7 +4,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { prepareImage } from "../lib/src/core/image";
-import { LocalQwen2VLModel, digitTreeProbabilities, missingQwen2VLFiles, qwen2vlImageSize } from "../lib/src/models/qwen2vl-local";
+import { LocalQwen2VLModel, digitTreeProbabilities, missingQwen2VLFiles, qwen2vlImageSize } from "../lib/src/models/qwen2vl";
 import { ModelUnavailableError } from "../lib/src/core/errors";
 import { type Prediction } from "../lib/src/models/types";
 import { DEFAULT_SCALE } from "../lib/src/core/scale";

@@ -11,27 +11,24 @@
  *           no line at all, become failed answers carrying the provider's error. Answers are stored in
  *           the response cache like direct ones.
  *
- * The runner (run.ts) turns answers into prediction records priced at Batch rates. Only chat models on
- * the OpenAI provider whose model has an OpenAI price (base or `ft:`) take this path; other servers
- * (vLLM, Ollama: no Batch API), Azure OpenAI (batch deployments with their own routing), local models
- * and baselines are asked directly in the same run.
+ * The runner (run.ts) turns answers into prediction records priced at Batch rates. Only models with a
+ * Batch ability (`model.batch`: the chat models) that is available (not Azure OpenAI, whose batch
+ * deployments route on their own) and whose model has an OpenAI price (base or `ft:`) take this path;
+ * other servers (vLLM, Ollama: no Batch API), local models and baselines are asked directly in the same run.
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import pLimit from "p-limit";
 import { toFile } from "openai";
 import type { Batch } from "openai/resources/batches";
-import type { ChatCompletion } from "openai/resources/chat/completions";
-import { cacheLayer, type CacheLayer } from "../cache";
+import { responseCacheOf, type BatchAbility, type CachedModel, type Prediction, type ScoreModel } from "../models";
 import { prepareImage } from "../core/image";
-import { OpenAIChatModel } from "../models/openai-chat";
 import { redact } from "../openai/keys";
-import type { Prediction, ScoreModel } from "../models/types";
 import { abortableSleep, backoffDelay, describeApiError, isTransientApiError } from "../openai/errors";
 import { type OpenAIClientHandle } from "../openai/client";
 import { readTextIfExists, writeJson } from "../core/atomic-output";
 import type { PreparedImage } from "../core/types";
-import { answerCost } from "./cost";
+import { answerCost } from "../openai/prices";
 import type { TestItem } from "./test-set";
 
 // ---------------------------------------------------------------------------------------------------
@@ -58,6 +55,8 @@ export const BATCH_DEFAULTS = {
   createAttempts: 3,
 } as const;
 
+/** Why a model without a Batch ability (local models, baselines) is asked directly; not worth a log line. */
+export const NOT_AN_API_MODEL = "not an API model";
 /** The folder under the run folder holding each model's batch files. */
 export const BATCH_DIR = "batch";
 export const BATCH_ENDPOINT = "/v1/chat/completions";
@@ -124,26 +123,25 @@ export interface BatchOptions {
   giveUpAfterMs?: number;
 }
 
-/** A model that can go through the Batch API, with its cache layer if it has one. */
+/** A model that can go through the Batch API: its Batch ability, and the response cache in front of it if any. */
 export interface BatchTarget {
   model: ScoreModel;
-  chat: OpenAIChatModel;
-  cache: CacheLayer | undefined;
+  ability: BatchAbility;
+  cache: CachedModel | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Which models
 
-/** The chat model under `model` (behind the response cache or not) when the Batch API can ask it; else why not. */
+/** The model's Batch ability (behind the response cache or not) when the Batch API can ask it here; else why not. */
 export function batchTarget(model: ScoreModel): BatchTarget | { reason: string } {
-  const cache = cacheLayer(model);
-  const inner = cache?.model ?? model;
-  if (!(inner instanceof OpenAIChatModel)) return { reason: "not an API model" };
-  if (inner.describe()["provider"] === "azure") return { reason: "Azure OpenAI batches need a batch deployment; asked directly" };
+  const ability = model.batch;
+  if (!ability) return { reason: NOT_AN_API_MODEL };
+  if (ability.unavailable) return { reason: ability.unavailable };
   // The Batch API and its prices are OpenAI's: a model without an OpenAI price (vLLM, Ollama, other
   // servers) has no batch endpoint to go to.
-  if (answerCost(inner.id, { inputTokens: 1, outputTokens: 1 }, true) === null) return { reason: `${inner.id} is not an OpenAI model with a Batch price; asked directly` };
-  return { model, chat: inner, cache };
+  if (answerCost(model.id, { inputTokens: 1, outputTokens: 1 }, true) === null) return { reason: `${model.id} is not an OpenAI model with a Batch price; asked directly` };
+  return { model, ability, cache: responseCacheOf(model) };
 }
 
 /** File names of a model's batch files inside the run folder. */
@@ -202,8 +200,8 @@ export class ModelBatch {
   ) {
     this.log = opts.log ?? ((l) => console.error(l));
     this.paths = batchPaths(opts.runDir, target.model.name);
-    this.api = target.chat.clientFor({ timeoutMs: BATCH_DEFAULTS.requestTimeoutMs, maxRetries: 2 });
-    this.transfer = target.chat.clientFor({ timeoutMs: BATCH_DEFAULTS.transferTimeoutMs, maxRetries: 2 });
+    this.api = target.ability.client({ timeoutMs: BATCH_DEFAULTS.requestTimeoutMs, maxRetries: 2 });
+    this.transfer = target.ability.client({ timeoutMs: BATCH_DEFAULTS.transferTimeoutMs, maxRetries: 2 });
   }
 
   static async open(target: BatchTarget, opts: BatchOptions): Promise<ModelBatch> {
@@ -297,7 +295,7 @@ export class ModelBatch {
 
   /** Write the input file (cache hits answered instead) and the record in state "prepared". False when stopped. */
   private async build(items: TestItem[], onAnswer: (a: BatchAnswer) => Promise<void>): Promise<boolean> {
-    const { chat, cache } = this.target;
+    const { model, ability, cache } = this.target;
     const d = BATCH_DEFAULTS;
     await fs.mkdir(path.dirname(this.paths.input), { recursive: true });
     const out = await fs.open(this.paths.input, "w");
@@ -325,7 +323,7 @@ export class ModelBatch {
           const item = part[i]!;
           const img = prepared[i]!;
           if (img instanceof Error) {
-            await onAnswer({ item, sha256: "", prediction: failure(chat, `image could not be prepared: ${img.message}`, this.api.apiKey) });
+            await onAnswer({ item, sha256: "", prediction: failure(model, `image could not be prepared: ${img.message}`, this.api.apiKey) });
             continue;
           }
           const known = requests.get(img.sha256);
@@ -342,7 +340,7 @@ export class ModelBatch {
           }
           const custom_id = batchCustomId(this.name, img.sha256);
           const line =
-            JSON.stringify({ custom_id, method: "POST", url: BATCH_ENDPOINT, body: chat.chatRequestBody(img, { prompt: this.opts.prompt }) }) + "\n";
+            JSON.stringify({ custom_id, method: "POST", url: BATCH_ENDPOINT, body: ability.requestBody(img, { prompt: this.opts.prompt }) }) + "\n";
           bytes += Buffer.byteLength(line);
           if (requests.size + 1 > d.maxRequests || bytes > d.maxInputBytes) {
             throw new Error(
@@ -360,7 +358,7 @@ export class ModelBatch {
     const now = new Date().toISOString();
     this.record = {
       model: this.name,
-      model_id: chat.id,
+      model_id: model.id,
       status: "prepared",
       endpoint: BATCH_ENDPOINT,
       completion_window: BATCH_COMPLETION_WINDOW,
@@ -533,7 +531,7 @@ export class ModelBatch {
   /** custom_id → the answer: parsed output lines, error lines, and a failure for each request without a line. */
   private async answers(): Promise<Map<string, Prediction>> {
     const r = this.record!;
-    const { chat } = this.target;
+    const { model } = this.target;
     const ids = new Set(r.requests.map((q) => q.custom_id));
     const out = new Map<string, Prediction>();
     for (const file of [this.paths.output, this.paths.errors]) {
@@ -551,21 +549,21 @@ export class ModelBatch {
       }
     }
     const why = this.noAnswerReason();
-    for (const q of r.requests) if (!out.has(q.custom_id)) out.set(q.custom_id, failure(chat, why, this.api.apiKey));
+    for (const q of r.requests) if (!out.has(q.custom_id)) out.set(q.custom_id, failure(model, why, this.api.apiKey));
     return out;
   }
 
   private answerOf(line: BatchOutputLine): Prediction {
-    const { chat } = this.target;
+    const { model, ability } = this.target;
     const status = line.response?.status_code;
     if (status !== undefined && status >= 200 && status < 300 && line.response?.body) {
-      return chat.predictionFromCompletion(line.response.body as unknown as ChatCompletion, 0);
+      return ability.prediction(line.response.body, 0);
     }
     const e = line.error ?? line.response?.body?.error;
     const code = e?.code ? `${e.code}: ` : "";
     const http = status !== undefined ? `HTTP ${status} ` : "";
     const text = e?.message ?? (line.response?.body ? JSON.stringify(line.response.body).slice(0, 300) : "no response");
-    return failure(chat, `batch ${this.record!.batch_id}: ${http}${code}${text}`, this.api.apiKey);
+    return failure(model, `batch ${this.record!.batch_id}: ${http}${code}${text}`, this.api.apiKey);
   }
 
   private noAnswerReason(): string {
@@ -624,6 +622,6 @@ interface BatchOutputLine {
   error?: { code?: string | null; message?: string } | null;
 }
 
-function failure(chat: OpenAIChatModel, error: string, apiKey: string): Prediction {
-  return { score: null, reasons: [], raw: "", error: redact(error, [apiKey]), latencyMs: 0, modelId: chat.id };
+function failure(model: ScoreModel, error: string, apiKey: string): Prediction {
+  return { score: null, reasons: [], raw: "", error: redact(error, [apiKey]), latencyMs: 0, modelId: model.id };
 }

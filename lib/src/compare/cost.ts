@@ -1,25 +1,14 @@
 /**
- * Money, before and after: a pre-run estimate from prompt and image token counts, and the actual cost
- * of each answer from the usage the API returned, both priced with the dated table in openai/prices.ts.
+ * Money before a run: an estimate from prompt and image token counts, priced with the dated table in
+ * openai/prices.ts (which also prices each answer afterwards, from the usage the API returned).
  */
-import { estimateInferenceCost } from "../openai/prices";
+import { answerCost } from "../openai/prices";
 import { countTextTokens, GPT4O_IMAGE_TOKENS, GPT4O_MINI_IMAGE_TOKENS, imageTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from "../openai/tokens";
 import { systemPrompt, userPrompt } from "../prompt/prompts";
 import type { Scale } from "../core/scale";
-import type { TokenUsage } from "../models/types";
 
 /** A typical reply ({"score": 7, "reasons": [three short phrases]}), in tokens. */
 const EXPECTED_OUTPUT_TOKENS = 40;
-
-/** USD for one answer, or null when the model is not in the price table (local models, other servers). */
-export function answerCost(modelId: string, usage: TokenUsage | undefined, batch = false): number | null {
-  if (!usage) return null;
-  try {
-    return estimateInferenceCost({ model: modelId, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedInputTokens: usage.cachedInputTokens, batch }).usd;
-  } catch {
-    return null;
-  }
-}
 
 /** Estimated USD for `requests` answers of an API model; null when unpriced. */
 export function estimateRunCost(modelId: string, requests: number, scale: Scale, opts: { detail?: "low" | "high" | "auto"; imageSize?: [number, number]; batch?: boolean } = {}): number | null {

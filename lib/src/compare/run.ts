@@ -10,14 +10,14 @@ import path from "node:path";
 import pLimit from "p-limit";
 import { prepareImage } from "../core/image";
 import { compareModels, errorMetrics, metricCIs } from "../metrics";
-import { ModelFactory, type FactoryOptions } from "../models/factory";
-import type { Prediction, ScoreModel } from "../models/types";
+import { ModelFactory, type FactoryOptions, type Prediction, type ScoreModel } from "../models";
 import type { PreparedImage } from "../core/types";
 import { promptHash, PROMPT_VERSION } from "../prompt/prompts";
 import { DEFAULT_SCALE, type Scale } from "../core/scale";
 import { writeJson } from "../core/atomic-output";
-import { batchPending, batchTarget, ModelBatch, readBatchRecord, type BatchAnswer, type BatchOptions, type BatchTarget } from "./batch";
-import { answerCost, estimateRunCost } from "./cost";
+import { batchPending, batchTarget, ModelBatch, NOT_AN_API_MODEL, readBatchRecord, type BatchAnswer, type BatchOptions, type BatchTarget } from "./batch";
+import { answerCost } from "../openai/prices";
+import { estimateRunCost } from "./cost";
 import { itemKey, newRunId, PredictionLog, readPredictions, readRunInfo, writeRunInfo } from "./run-folder";
 import { loadTestSet, type TestItem, type TestSet } from "./test-set";
 import { RUN_FILES, type PredictionRecord, type RunInfo, type RunMetrics, type RunModelInfo } from "./types";
@@ -169,7 +169,7 @@ async function batchTargets(models: ScoreModel[], runDir: string, batchOn: boole
   for (const m of models) {
     const t = batchTarget(m);
     if ("reason" in t) {
-      if (batchOn && t.reason !== "not an API model") log(`--batch: ${m.name}: ${t.reason}`);
+      if (batchOn && t.reason !== NOT_AN_API_MODEL) log(`--batch: ${m.name}: ${t.reason}`);
       continue;
     }
     if (batchOn || batchPending(await readBatchRecord(runDir, m.name))) out.set(m.name, t);

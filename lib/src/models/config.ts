@@ -1,62 +1,24 @@
 /**
  * The model config file (`models/models.json`): every model streetsafe can run, by name, with its
- * settings. Validated with zod so a typo names the model and the field.
+ * settings. Each entry is validated with its type's schema from the registry, so a typo names the
+ * model and the field; an entry written the old way is read as what it is, with a note.
  */
 import { promises as fs } from "node:fs";
 import { z } from "zod";
+import { MODEL_TYPES, modelType, type ModelEntry } from "./registry";
 
-const common = { description: z.string().optional() };
-const detail = z.enum(["low", "high", "auto"]);
+export type { ModelEntry } from "./registry";
 
-const OpenAIChatEntry = z
-  .object({
-    type: z.literal("openai-chat"),
-    /** Model id; or read from a fine-tuning record. */
-    model: z.string().optional(),
-    fine_tune_info: z.string().optional(),
-    provider: z.enum(["openai", "azure"]).optional(),
-    base_url: z.string().url().optional(),
-    /** Variable holding the key (`<VAR>_FILE` may name a file instead). */
-    api_key_env: z.string().optional(),
-    detail: detail.optional(),
-    structured_outputs: z.boolean().optional(),
-    logprobs: z.boolean().optional(),
-    max_tokens: z.number().int().positive().optional(),
-    timeout_ms: z.number().int().positive().optional(),
-    max_retries: z.number().int().min(0).optional(),
-    seed: z.number().int().optional(),
-    /** Requests in flight at once for this model during a comparison. */
-    concurrency: z.number().int().positive().optional(),
-    ...common,
-  })
-  .strict()
-  .refine((e) => !!e.model !== !!e.fine_tune_info, { message: "give exactly one of model or fine_tune_info" });
+/** One entry of any registered type. */
+export const ModelEntrySchema = z.union(MODEL_TYPES.map((t) => t.schema) as unknown as [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]]) as unknown as z.ZodType<ModelEntry, z.ZodTypeDef, unknown>;
+export const ModelConfigSchema = z.object({ $comment: z.string().optional(), models: z.record(ModelEntrySchema) }).strict();
 
-const Qwen2VLEntry = z
-  .object({
-    type: z.literal("qwen2vl-local"),
-    dir: z.string(),
-    dtype: z.union([z.enum(["fp32", "fp16", "q8", "q4"]), z.record(z.string())]).optional(),
-    device: z.enum(["cpu", "cuda"]).optional(),
-    max_pixels: z.number().int().positive().optional(),
-    max_new_tokens: z.number().int().positive().optional(),
-    /** Served by an OpenAI-compatible server (vLLM) instead of locally: its base URL and model/LoRA name. */
-    base_url: z.string().url().optional(),
-    served_model: z.string().optional(),
-    api_key_env: z.string().optional(),
-    concurrency: z.number().int().positive().optional(),
-    ...common,
-  })
-  .strict()
-  .refine((e) => !e.base_url || !!e.served_model, { message: "base_url needs served_model (the model or LoRA name the server knows)" });
-
-const MeanEntry = z.object({ type: z.literal("mean"), ...common }).strict();
-const ImageStatsEntry = z.object({ type: z.literal("image-stats"), lambda: z.number().positive().optional(), ...common }).strict();
-
-export const ModelEntry = z.union([OpenAIChatEntry, Qwen2VLEntry, MeanEntry, ImageStatsEntry]);
-export type ModelEntry = z.infer<typeof ModelEntry>;
-export const ModelConfig = z.object({ $comment: z.string().optional(), models: z.record(ModelEntry) }).strict();
-export type ModelConfig = z.infer<typeof ModelConfig>;
+export interface ModelConfig {
+  $comment?: string;
+  models: Record<string, ModelEntry>;
+  /** What was read differently from how it is written (deprecated entries), one line each. */
+  notes?: string[];
+}
 
 export const DEFAULT_MODEL_CONFIG = "models/models.json";
 
@@ -82,10 +44,17 @@ export async function loadModelConfig(file: string): Promise<ModelConfig> {
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  const parsed = ModelConfig.safeParse(json);
+  const parsed = ModelConfigSchema.safeParse(json);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  - ${file}: ${i.path.join(".") || "(top level)"}: ${i.message}`);
     throw new Error(`invalid model config:\n${lines.join("\n")}`);
   }
-  return parsed.data;
+  const models: Record<string, ModelEntry> = {};
+  const notes: string[] = [];
+  for (const [name, entry] of Object.entries(parsed.data.models)) {
+    const migrated = modelType(entry.type).migrate?.(entry);
+    models[name] = migrated ? (migrated.entry as ModelEntry) : entry;
+    if (migrated) notes.push(`${file}: models.${name}: ${migrated.note}`);
+  }
+  return { ...(parsed.data.$comment !== undefined ? { $comment: parsed.data.$comment } : {}), models, notes };
 }

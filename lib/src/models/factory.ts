@@ -1,34 +1,40 @@
 /**
- * `ModelFactory.createModel(name, options)` (the guide's name): turns a model name from the config
- * file into a ready ScoreModel — an OpenAI-compatible chat model (OpenAI, Azure, vLLM, Ollama, …), the
- * fine-tuned GPT from step 2, local Qwen2-VL on ONNX, or an offline baseline — behind the response cache.
- * A model that cannot run here throws ModelUnavailableError with the reason (no key, no weights, …).
+ * `ModelFactory.createModel(name, options)` (the guide's name): turns a model name from the config file
+ * into a ready ScoreModel through the model registry (registry.ts) — an OpenAI-compatible chat model
+ * (OpenAI, Azure, vLLM, Ollama, …), the fine-tuned GPT from step 2, local Qwen2-VL on ONNX, or an offline
+ * baseline — API and local models behind the response cache. A model that cannot run here throws
+ * ModelUnavailableError with the reason (no key, no weights, …).
  */
-import { promises as fs } from "node:fs";
 import path from "node:path";
-import { ResponseCache, withCache } from "../cache";
-import { DEFAULT_SCALE, type Scale } from "../core/scale";
-import { ImageStatsBaseline, MeanBaseline } from "./baselines";
-import { BUILTIN_MODELS, DEFAULT_MODEL_CONFIG, loadModelConfig, type ModelConfig, type ModelEntry } from "./config";
-import { OpenAIChatModel } from "./openai-chat";
-import { LocalQwen2VLModel } from "./qwen2vl-local";
 import { ModelUnavailableError } from "../core/errors";
-import { type ScoreModel } from "./types";
+import { DEFAULT_SCALE, type Scale } from "../core/scale";
+import { ResponseCache, withCache } from "./cache";
+import { BUILTIN_MODELS, DEFAULT_MODEL_CONFIG, loadModelConfig, type ModelConfig, type ModelEntry } from "./config";
+import type { ModelContext, ModelOverride } from "./model-type";
+import { modelType } from "./registry";
+import type { ScoreModel } from "./types";
 
 export interface FactoryOptions {
   /** The model config file; default `models/models.json`. Paths inside it are relative to its parent's parent (the project root). */
   configPath?: string;
   /** Where step 1 wrote its splits (the baselines learn from the train split); default `data`. */
   dataDir?: string;
-  /** Overrides the `gpt4` model id (`--gpt4-model`). */
+  /** Per model name: a model id or folder that wins over the config (relative folders: to the working directory). */
+  overrides?: Record<string, ModelOverride>;
+  /** `--gpt4-model`: the model id of the model FLAG_MODELS.gpt4Model names. */
   gpt4Model?: string;
-  /** Overrides the `qwen2vl-ft` folder (`--qwen2vl-dir`). */
+  /** `--qwen2vl-dir`: the folder of the model FLAG_MODELS.qwen2vlDir names. */
   qwen2vlDir?: string;
   scale?: Scale;
   /** Response cache folder; default `.cache/responses` under the project root; null disables (`--no-cache`). */
   cacheDir?: string | null;
   env?: NodeJS.ProcessEnv;
+  /** Where notes about the config go (an entry written the deprecated way); default stderr. */
+  warn?: (line: string) => void;
 }
+
+/** The models the guide's per-model flags name: `--gpt4-model` and `--qwen2vl-dir`. */
+export const FLAG_MODELS = { gpt4Model: "gpt4", qwen2vlDir: "qwen2vl-ft" } as const;
 
 export class ModelFactory {
   private constructor(
@@ -39,7 +45,10 @@ export class ModelFactory {
 
   static async load(opts: FactoryOptions = {}): Promise<ModelFactory> {
     const configPath = path.resolve(opts.configPath ?? DEFAULT_MODEL_CONFIG);
-    return new ModelFactory(await loadModelConfig(configPath), path.dirname(path.dirname(configPath)), opts);
+    const config = await loadModelConfig(configPath);
+    const warn = opts.warn ?? ((line: string) => console.warn(`warning: ${line}`));
+    for (const note of config.notes ?? []) warn(note);
+    return new ModelFactory(config, path.dirname(path.dirname(configPath)), opts);
   }
 
   /** The guide's entry point: load the config and create one model. */
@@ -55,63 +64,23 @@ export class ModelFactory {
     // The offline baselines need no settings: a config file that does not list them still has them
     // (a comparison always adds "mean", and must not fail on a config that only names API models).
     const builtin = BUILTIN_MODELS[name];
-    const e = this.config.models[name] ?? (builtin && (builtin.type === "mean" || builtin.type === "image-stats") ? builtin : undefined);
+    const e = this.config.models[name] ?? (builtin && modelType(builtin.type).builtin ? builtin : undefined);
     if (!e) throw new Error(`unknown model "${name}"; configured: ${this.names().join(", ")} (see ${DEFAULT_MODEL_CONFIG})`);
     return e;
   }
 
-  /** Requests in flight at once the config allows this model (API models default 8, local models 1). */
+  /** Requests in flight at once the config allows this model (its `concurrency`, else its type's default). */
   concurrency(name: string): number {
     const e = this.entry(name);
-    if ("concurrency" in e && e.concurrency) return e.concurrency;
-    return e.type === "openai-chat" || (e.type === "qwen2vl-local" && e.base_url) ? 8 : 1;
+    return ("concurrency" in e && e.concurrency) || modelType(e.type).defaultConcurrency;
   }
 
   async createModel(name: string): Promise<ScoreModel> {
     const e = this.entry(name);
-    const scale = this.opts.scale ?? DEFAULT_SCALE;
-    const dataDir = this.opts.dataDir ?? "data";
+    const model = await modelType(e.type).create(e, this.context(name));
+    if (model.kind === "baseline") return model;
     const cache = this.opts.cacheDir === null ? null : new ResponseCache(this.opts.cacheDir ?? path.join(this.root, ".cache", "responses"));
-    switch (e.type) {
-      case "mean":
-        return MeanBaseline.fromDataDir({ name, dataDir, scale });
-      case "image-stats":
-        return ImageStatsBaseline.fromDataDir({ name, dataDir, scale, lambda: e.lambda });
-      case "openai-chat": {
-        const model = name === "gpt4" && this.opts.gpt4Model ? this.opts.gpt4Model : e.model ?? (await fineTunedModelId(name, this.resolve(e.fine_tune_info!)));
-        return withCache(
-          new OpenAIChatModel({
-            name,
-            model,
-            scale,
-            provider: e.provider,
-            baseURL: e.base_url,
-            apiKeyEnv: e.api_key_env,
-            detail: e.detail,
-            structuredOutputs: e.structured_outputs,
-            logprobs: e.logprobs,
-            maxTokens: e.max_tokens,
-            timeoutMs: e.timeout_ms,
-            maxRetries: e.max_retries,
-            seed: e.seed,
-            env: this.opts.env,
-          }),
-          cache,
-        );
-      }
-      case "qwen2vl-local": {
-        if (e.base_url) {
-          // Served by vLLM (or any OpenAI-compatible server): the same chat path as the GPT models.
-          return withCache(
-            new OpenAIChatModel({ name, model: e.served_model!, scale, baseURL: e.base_url, apiKeyEnv: e.api_key_env ?? "VLLM_API_KEY", env: this.opts.env }),
-            cache,
-          );
-        }
-        const dir = name === "qwen2vl-ft" && this.opts.qwen2vlDir ? path.resolve(this.opts.qwen2vlDir) : this.resolve(e.dir);
-        const model = await LocalQwen2VLModel.load({ name, dir, scale, dtype: e.dtype, device: e.device, maxPixels: e.max_pixels, maxNewTokens: e.max_new_tokens });
-        return withCache(model, cache);
-      }
-    }
+    return withCache(model, cache);
   }
 
   /** Create, or say why not: for listing models and for "skipped" rows in comparisons. */
@@ -124,22 +93,23 @@ export class ModelFactory {
     }
   }
 
-  private resolve(p: string): string {
-    return path.resolve(this.root, p);
+  private context(name: string): ModelContext {
+    return {
+      name,
+      scale: this.opts.scale ?? DEFAULT_SCALE,
+      dataDir: this.opts.dataDir ?? "data",
+      resolve: (p) => path.resolve(this.root, p),
+      override: this.override(name),
+      ...(this.opts.env ? { env: this.opts.env } : {}),
+    };
   }
-}
 
-/** The fine-tuned model id from step 2's record (`fine_tuned_model`, or the older `model_name`). */
-export async function fineTunedModelId(name: string, infoPath: string): Promise<string> {
-  let info: { status?: string; job_id?: string; fine_tuned_model?: string | null; model_name?: string | null };
-  try {
-    info = JSON.parse(await fs.readFile(infoPath, "utf8"));
-  } catch {
-    throw new ModelUnavailableError(name, `no fine-tuning record at ${infoPath} (run \`npx streetsafe finetune\` first)`);
+  /** What the command line sets for `name`: `overrides`, then the guide's two flags. */
+  private override(name: string): ModelOverride {
+    const o: ModelOverride = { ...this.opts.overrides?.[name] };
+    if (o.dir) o.dir = path.resolve(o.dir);
+    if (name === FLAG_MODELS.gpt4Model && this.opts.gpt4Model) o.model = this.opts.gpt4Model;
+    if (name === FLAG_MODELS.qwen2vlDir && this.opts.qwen2vlDir) o.dir = path.resolve(this.opts.qwen2vlDir);
+    return o;
   }
-  const id = info.fine_tuned_model ?? info.model_name;
-  if (id) return id;
-  const status = info.status ?? "unknown";
-  const hint = info.job_id ? `; check it with \`npx streetsafe finetune watch ${info.job_id}\`` : "";
-  throw new ModelUnavailableError(name, `the fine-tuning job ${info.job_id ?? ""} has status "${status}" and no fine-tuned model yet${hint}`);
 }

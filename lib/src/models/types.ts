@@ -3,9 +3,18 @@
  * returning one result shape. A service failure on one image is a value (`error`), never a throw;
  * only setup problems (no key, no weights) throw, naming the variable or flag that fixes them.
  */
-import type { PreparedImage } from "../core/types";
 import type { Scale } from "../core/scale";
+import type { PreparedImage } from "../core/types";
+import type { OpenAIClientHandle } from "../openai/client";
 export { ModelUnavailableError } from "../core/errors";
+
+/**
+ * What a model is, for the parts that treat kinds differently: `api` models are asked over the network
+ * (a key, a price, many requests in flight), `local` ones run here (one at a time), `baseline`s need no
+ * key and no weights and are what every other model must beat.
+ */
+export type ModelKind = "api" | "local" | "baseline";
+export const MODEL_KINDS: readonly ModelKind[] = ["api", "local", "baseline"];
 
 export interface TokenUsage {
   inputTokens: number;
@@ -46,8 +55,28 @@ export interface ScoreModel {
   /** The resolved model id, recorded in every result. */
   readonly id: string;
   readonly scale: Scale;
+  readonly kind: ModelKind;
   predict(image: PreparedImage, opts?: PredictOptions): Promise<Prediction>;
-  /** Settings worth recording in a run's run.json (never secrets). */
+  /** The run settings recorded in a run's run.json (never secrets). */
   describe(): Record<string, unknown>;
+  /** The settings that change answers, which the response cache keys on; default: the run settings. */
+  cacheKeyFields?(): Record<string, unknown>;
+  /** Present when the model can be asked through the OpenAI Batch API (see BatchAbility). */
+  readonly batch?: BatchAbility;
   dispose?(): Promise<void>;
+}
+
+/**
+ * What the OpenAI Batch API needs from a model, discovered as `model.batch`: the exact request a direct
+ * call would send, and how a reply becomes the Prediction a direct call would return.
+ */
+export interface BatchAbility {
+  /** Why the Batch API cannot ask this model here (e.g. Azure OpenAI needs a batch deployment); null when it can. */
+  readonly unavailable: string | null;
+  /** The JSON body `predict(image, opts)` sends: one batch line's `body`. */
+  requestBody(image: PreparedImage, opts?: Pick<PredictOptions, "prompt">): Record<string, unknown>;
+  /** The Prediction for one output line's response body, exactly as `predict` would make it. */
+  prediction(responseBody: unknown, latencyMs: number): Prediction;
+  /** A client for the same provider, server and key with other limits (uploads, downloads, status reads). */
+  client(limits?: { timeoutMs?: number; maxRetries?: number }): OpenAIClientHandle;
 }

@@ -4,6 +4,7 @@ export { redact, REDACTED, registerSecret, resolveApiKey, type ResolveApiKeyOpti
 export { abortableSleep, backoffDelay, causeChain, describeApiError, describeRequestFailure, isRetryableStatus, isTransientApiError, type RequestLimits } from "./errors";
 export {
   BATCH_DISCOUNT,
+  answerCost,
   estimateInferenceCost,
   FINE_TUNE_ALIASES,
   FINE_TUNE_PRICES,

@@ -188,3 +188,13 @@ export function estimateInferenceCost(x: InferenceCostInput): { usd: number; mod
   const usd = ((x.inputTokens - cached) * p.input + cached * cachedPrice + x.outputTokens * p.output) / 1_000_000;
   return { usd, model: x.model, batch: !!x.batch, pricesAsOf: PRICES_AS_OF };
 }
+
+/** USD for one answer, or null when the model is not in the price table (local models, other servers). */
+export function answerCost(modelId: string, usage: Pick<InferenceCostInput, "inputTokens" | "outputTokens" | "cachedInputTokens"> | undefined, batch = false): number | null {
+  if (!usage) return null;
+  try {
+    return estimateInferenceCost({ model: modelId, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedInputTokens: usage.cachedInputTokens, batch }).usd;
+  } catch {
+    return null;
+  }
+}

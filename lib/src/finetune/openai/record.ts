@@ -216,7 +216,7 @@ export function fineTunedModelFromRecord(record: FineTuneRecord, file = FINE_TUN
   const follow = record.job_id ? `; follow it with: npx streetsafe finetune watch ${record.job_id}` : "";
   if (record.status === "failed") throw new Error(`${file}: the fine-tuning job${job} failed${record.error ? `: ${record.error.message}` : ""}`);
   if (record.status === "cancelled") throw new Error(`${file}: the fine-tuning job${job} was cancelled; no model was made`);
-  throw new Error(`${file}: the fine-tuning job${job} has no model yet (status ${record.status})${follow}`);
+  throw new Error(`${file}: the fine-tuning job${job} has no model yet (status "${record.status}")${follow}`);
 }
 
 /** Read the record at `file` and return its model id (see fineTunedModelFromRecord); a clear error when absent. */

@@ -1,51 +1,20 @@
 /**
- * Honest baselines that run offline, with no key and no weights: what a model must beat before its
- * numbers mean anything.
- * - `mean`: always answers the training split's mean score, rounded (the unrounded mean is in `raw`).
- *   A constant predictor: its correlation with the truth is undefined by design.
- * - `image-stats`: ridge regression from simple image statistics (see image-features.ts) to the score,
- *   fitted on the training split; its output is rounded and kept inside the scale (unrounded in `raw`).
- * Neither sets `expectedScore`: that field means Σ p(k)·k from a model's token probabilities.
+ * The `image-stats` baseline: ridge regression from simple image statistics (image-features.ts) to the
+ * score, fitted on the training split; its output is rounded and kept inside the scale (unrounded in
+ * `raw`). Runs offline, with no key and no weights: what a model must beat before its numbers mean anything.
  */
 import path from "node:path";
 import pLimit from "p-limit";
-import { prepareImage } from "../core/image";
-import type { Scale } from "../core/scale";
-import type { PreparedImage } from "../core/types";
+import { prepareImage } from "../../core/image";
+import type { Scale } from "../../core/scale";
+import type { PreparedImage } from "../../core/types";
+import { readPreparedSplit } from "../../prepare";
+import type { Prediction, ScoreModel } from "../types";
 import { IMAGE_FEATURES, imageFeatures } from "./image-features";
 import { fitRidge, predictRidge, type RidgeModel } from "./ridge";
-import { readPreparedSplit } from "../prepare";
-import type { Prediction, ScoreModel } from "./types";
-
-export class MeanBaseline implements ScoreModel {
-  readonly id: string;
-  private constructor(
-    readonly name: string,
-    readonly scale: Scale,
-    readonly mean: number,
-    readonly trainedOn: number,
-  ) {
-    this.id = `mean-baseline(${mean.toFixed(3)})`;
-  }
-
-  static async fromDataDir(opts: { name?: string; dataDir: string; scale: Scale }): Promise<MeanBaseline> {
-    const name = opts.name ?? "mean";
-    const train = await readPreparedSplit(name, opts.dataDir);
-    const mean = train.items.reduce((s, it) => s + it.score, 0) / train.items.length;
-    return new MeanBaseline(name, opts.scale, mean, train.items.length);
-  }
-
-  async predict(): Promise<Prediction> {
-    const score = Math.round(this.mean);
-    return { score, reasons: [`constant baseline: the training mean ${this.mean.toFixed(2)}`], raw: this.mean.toFixed(4), latencyMs: 0, modelId: this.id };
-  }
-
-  describe(): Record<string, unknown> {
-    return { type: "mean", mean: this.mean, trained_on: this.trainedOn };
-  }
-}
 
 export class ImageStatsBaseline implements ScoreModel {
+  readonly kind = "baseline";
   readonly id = "image-stats-ridge";
   private constructor(
     readonly name: string,

@@ -31,270 +31,19 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import sharp from "sharp";
-import { systemPrompt, userPrompt } from "../prompt/prompts";
-import { DEFAULT_IMAGE_MAX_PIXELS } from "../prepare";
-import type { Scale } from "../core/scale";
-import { parseScoreText } from "../prompt/score-text";
-import { endsAtScorePosition } from "../prompt/score-position";
-import type { PreparedImage } from "../core/types";
-import { ModelUnavailableError } from "../core/errors";
-import { type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
-
-// ---------------------------------------------------------------------------------------------------
-// Options and constants
-
-export type Qwen2VLDtype = "fp32" | "fp16" | "q8" | "q4" | "q4f16" | "int8" | "uint8" | "bnb4";
-
-export interface LocalQwen2VLOptions {
-  /** The config name the user asked for; default "qwen2vl-local". */
-  name?: string;
-  /** The exported model folder (`--qwen2vl-dir`). */
-  dir: string;
-  scale: Scale;
-  /** Which ONNX files to load: one dtype for all three, or per file name (missing names: fp32). Default fp32. */
-  dtype?: "fp32" | "q8" | "q4" | "fp16" | Record<string, string>;
-  /** Default "cpu". "cuda" needs onnxruntime-node's CUDA libraries, which are not installed here. */
-  device?: "cpu" | "cuda";
-  /** Image pixel cap for the processor (h·w after resizing, multiples of 28). */
-  maxPixels?: number;
-  /** Generation cap; default 128 (a JSON reply with a few reasons). */
-  maxNewTokens?: number;
-}
-
-export const QWEN2VL_DIR_FLAG = "--qwen2vl-dir";
-export const QWEN2VL_DEFAULTS = { name: "qwen2vl-local", dtype: "fp32", device: "cpu", maxNewTokens: 128 } as const;
-
-/** The three ONNX sessions transformers.js builds for Qwen2VLForConditionalGeneration. */
-export const QWEN2VL_SESSIONS = ["embed_tokens", "vision_encoder", "decoder_model_merged"] as const;
-/** transformers.js v3's file suffix per dtype (utils/dtypes.js DEFAULT_DTYPE_SUFFIX_MAPPING). */
-const DTYPE_SUFFIX: Record<string, string> = {
-  fp32: "",
-  fp16: "_fp16",
-  int8: "_int8",
-  uint8: "_uint8",
-  q8: "_quantized",
-  q4: "_q4",
-  q4f16: "_q4f16",
-  bnb4: "_bnb4",
-};
-const REQUIRED_JSON = ["config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json"];
-const MAX_PROBABILITY_PASSES = 32;
-
-// ---------------------------------------------------------------------------------------------------
-// Files
-
-function normaliseDtype(dtype: LocalQwen2VLOptions["dtype"], model: string): Record<string, string> {
-  const given = dtype ?? QWEN2VL_DEFAULTS.dtype;
-  const perFile: Record<string, string> = {};
-  for (const s of QWEN2VL_SESSIONS) perFile[s] = typeof given === "string" ? given : (given[s] ?? "fp32");
-  if (typeof given !== "string") {
-    const unknown = Object.keys(given).filter((k) => !(QWEN2VL_SESSIONS as readonly string[]).includes(k));
-    if (unknown.length > 0) {
-      throw new ModelUnavailableError(model, `dtype names unknown ONNX files: ${unknown.join(", ")} (known: ${QWEN2VL_SESSIONS.join(", ")})`);
-    }
-  }
-  for (const [file, d] of Object.entries(perFile)) {
-    if (!(d in DTYPE_SUFFIX)) {
-      throw new ModelUnavailableError(model, `unknown dtype "${d}" for ${file} (known: ${Object.keys(DTYPE_SUFFIX).join(", ")})`);
-    }
-  }
-  return perFile;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Every file the folder lacks for this dtype (paths relative to the folder), in a stable order; [] when
- * complete. External-data files are included when config.json asks for them.
- */
-export async function missingQwen2VLFiles(dir: string, dtype: LocalQwen2VLOptions["dtype"] = "fp32"): Promise<string[]> {
-  const perFile = normaliseDtype(dtype, QWEN2VL_DEFAULTS.name);
-  let external: unknown;
-  try {
-    const config = JSON.parse(await fs.readFile(path.join(dir, "config.json"), "utf8")) as Record<string, unknown>;
-    external = (config["transformers.js_config"] as Record<string, unknown> | undefined)?.use_external_data_format;
-  } catch {
-    external = undefined; // a missing config.json is reported below; a broken one fails at load with its message
-  }
-  const wanted = [...REQUIRED_JSON];
-  for (const s of QWEN2VL_SESSIONS) {
-    const base = `${s}${DTYPE_SUFFIX[perFile[s]!]}.onnx`;
-    wanted.push(`onnx/${base}`);
-    let chunks: unknown = external;
-    if (external && typeof external === "object") {
-      const map = external as Record<string, unknown>;
-      chunks = map[base] ?? map[s] ?? false;
-    }
-    const n = chunks === true ? 1 : typeof chunks === "number" ? chunks : 0;
-    for (let i = 0; i < n; i++) wanted.push(`onnx/${base}_data${i === 0 ? "" : `_${i}`}`);
-  }
-  const missing: string[] = [];
-  for (const f of wanted) if (!(await exists(path.join(dir, f)))) missing.push(f);
-  return missing;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The slice of transformers.js this module uses, typed locally (its own .d.ts are loose in places).
-
-interface TfTensor {
-  readonly dims: number[];
-  readonly type: string;
-  readonly data: ArrayLike<number | bigint>;
-  slice(...slices: (number | [number, number] | null)[]): TfTensor;
-  to(type: string): TfTensor;
-  tolist(): unknown[];
-}
-interface TfTensorCtor {
-  new (type: string, data: ArrayLike<number | bigint> | bigint[] | number[], dims: number[]): TfTensor;
-}
-interface TfTokenizer {
-  encode(text: string, opts?: { add_special_tokens?: boolean }): number[];
-  decode(ids: number[] | bigint[], opts?: { skip_special_tokens?: boolean }): string;
-}
-interface TfImageProcessor {
-  max_pixels?: number;
-  min_pixels?: number;
-  size?: unknown;
-  do_resize?: boolean;
-  config: Record<string, unknown>;
-}
-interface TfProcessor {
-  (text: string, images: unknown): Promise<Record<string, TfTensor>>;
-  tokenizer: TfTokenizer;
-  image_processor: TfImageProcessor;
-  apply_chat_template(messages: unknown[], opts: Record<string, unknown>): string;
-}
-interface TfModel {
-  sessions: Record<string, unknown>;
-  generate(opts: Record<string, unknown>): Promise<{ sequences: TfTensor; past_key_values: Record<string, TfTensor> }>;
-  forward(inputs: Record<string, unknown>): Promise<Record<string, TfTensor>>;
-  get_rope_index(input_ids: TfTensor, image_grid_thw: TfTensor | null, video_grid_thw: TfTensor | null, attention_mask: TfTensor): [TfTensor, TfTensor];
-  dispose(): Promise<unknown>;
-}
-interface Runtime {
-  Tensor: TfTensorCtor;
-  RawImage: new (data: Uint8ClampedArray, width: number, height: number, channels: 3) => unknown;
-  processor: TfProcessor;
-  model: TfModel;
-  chatTemplate: string | undefined;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Score probabilities over the digit tree
-
-interface StepLogits {
-  /** Logits of the tokens "0".."9". */
-  digits: number[];
-  /** log Σ exp(logit) over the whole vocabulary. */
-  lse: number;
-}
-
-/** Digit-string trie of the scale's integers: which prefixes need a next-token distribution. */
-function scoreTrie(scale: Scale): { nodes: string[]; children: (p: string) => number[]; terminal: (p: string) => boolean } | null {
-  if (scale.min < 0 || !Number.isInteger(scale.min) || !Number.isInteger(scale.max)) return null;
-  const words = new Set<string>();
-  for (let k = scale.min; k <= scale.max; k++) words.add(String(k));
-  const children = (p: string) => {
-    const out: number[] = [];
-    for (let d = 0; d <= 9; d++) {
-      const q = p + d;
-      for (const w of words) {
-        if (w.startsWith(q)) {
-          out.push(d);
-          break;
-        }
-      }
-    }
-    return out;
-  };
-  const nodes: string[] = [];
-  const seen = new Set<string>();
-  for (const w of words) {
-    for (let i = 0; i < w.length; i++) {
-      const p = w.slice(0, i);
-      if (!seen.has(p)) {
-        seen.add(p);
-        nodes.push(p);
-      }
-    }
-  }
-  if (nodes.length - 1 > MAX_PROBABILITY_PASSES) return null;
-  return { nodes, children, terminal: (p) => words.has(p) };
-}
-
-/** p(k) for each integer on the scale from the next-token distributions at the trie's nodes. */
-export function digitTreeProbabilities(
-  scale: Scale,
-  at: (prefix: string) => StepLogits,
-): { probabilities: Record<number, number>; expectedScore: number } | null {
-  const trie = scoreTrie(scale);
-  if (!trie) return null;
-  const probabilities: Record<number, number> = {};
-  const walk = (p: string, mass: number) => {
-    const kids = trie.children(p);
-    const isEnd = p !== "" && trie.terminal(p);
-    if (kids.length === 0) {
-      probabilities[Number(p)] = mass;
-      return;
-    }
-    const step = at(p);
-    const pd = step.digits.map((l) => Math.exp(l - step.lse));
-    const endMass = isEnd ? Math.max(0, 1 - pd.reduce((a, b) => a + b, 0)) : 0;
-    const total = kids.reduce((a, d) => a + pd[d]!, 0) + endMass;
-    // Nothing representable (all mass underflowed): share evenly rather than divide by zero.
-    const share = (x: number) => (total > 0 ? x / total : 1 / (kids.length + (isEnd ? 1 : 0)));
-    if (isEnd) probabilities[Number(p)] = mass * share(endMass);
-    for (const d of kids) walk(p + d, mass * share(pd[d]!));
-  };
-  walk("", 1);
-  let sum = 0;
-  let expected = 0;
-  for (let k = scale.min; k <= scale.max; k++) {
-    const v = probabilities[k] ?? 0;
-    probabilities[k] = v;
-    sum += v;
-  }
-  if (!(sum > 0)) return null;
-  for (let k = scale.min; k <= scale.max; k++) {
-    probabilities[k] = probabilities[k]! / sum;
-    expected += probabilities[k]! * k;
-  }
-  return { probabilities, expectedScore: expected };
-}
-
-/** IEEE half → number (Node 20 has no Float16Array; transformers.js then keeps float16 data as raw Uint16Array). */
-function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
-function logitsRow(t: TfTensor, row: number, vocab: number): ArrayLike<number> {
-  if (t.type === "float16" && t.data instanceof Uint16Array) {
-    return Float64Array.from(t.data.subarray(row * vocab, (row + 1) * vocab), halfToNumber);
-  }
-  const tt = t.type === "float32" || t.type === "float64" || t.type === "float16" ? t : t.to("float32");
-  const data = tt.data as Float32Array | Float64Array;
-  return data.subarray(row * vocab, (row + 1) * vocab);
-}
-
-function stepLogits(row: ArrayLike<number>, digitIds: number[]): StepLogits {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
-  let s = 0;
-  for (let i = 0; i < row.length; i++) s += Math.exp(row[i]! - max);
-  return { digits: digitIds.map((id) => row[id]!), lse: max + Math.log(s) };
-}
+import { ModelUnavailableError } from "../../core/errors";
+import type { Scale } from "../../core/scale";
+import type { PreparedImage } from "../../core/types";
+import { DEFAULT_IMAGE_MAX_PIXELS } from "../../prepare";
+import { systemPrompt, userPrompt } from "../../prompt/prompts";
+import { endsAtScorePosition } from "../../prompt/score-position";
+import { parseScoreText } from "../../prompt/score-text";
+import type { Prediction, PredictOptions, ScoreModel, TokenUsage } from "../types";
+import { missingQwen2VLFiles, normaliseDtype } from "./files";
+import { qwen2vlImageSize } from "./image-size";
+import { QWEN2VL_DEFAULTS, QWEN2VL_DIR_FLAG, type LocalQwen2VLOptions } from "./options";
+import { digitTreeProbabilities, logitsRow, scoreTrie, stepLogits, type StepLogits } from "./probabilities";
+import { loadRuntime, type Runtime, type TfTensor } from "./runtime";
 
 function describeInputs(inputs: Record<string, TfTensor> | undefined): string {
   if (!inputs) return "(no inputs were built)";
@@ -310,39 +59,11 @@ function errorText(err: unknown): string {
   return text.length > 600 ? `${text.slice(0, 600)}…` : text;
 }
 
-/**
- * The size Qwen2-VL's processor resizes an image to (Python `smart_resize`, as in qwen-vl-utils): both sides
- * multiples of `factor` (patch 14 × merge 2 = 28), about the same aspect ratio, pixels within
- * [minPixels, maxPixels]; sides below `factor` are raised to it.
- */
-export function qwen2vlImageSize(
-  width: number,
-  height: number,
-  opts: { minPixels: number; maxPixels: number; factor?: number },
-): { width: number; height: number } {
-  const f = opts.factor ?? 28;
-  if (!(width > 0 && height > 0)) throw new Error(`image size must be positive, got ${width}×${height}`);
-  if (Math.max(width, height) / Math.min(width, height) > 200) {
-    throw new Error(`aspect ratio ${width}×${height} is beyond Qwen2-VL's limit of 200`);
-  }
-  let h = Math.max(f, Math.round(height / f) * f);
-  let w = Math.max(f, Math.round(width / f) * f);
-  if (h * w > opts.maxPixels) {
-    const beta = Math.sqrt((height * width) / opts.maxPixels);
-    h = Math.max(f, Math.floor(height / beta / f) * f);
-    w = Math.max(f, Math.floor(width / beta / f) * f);
-  } else if (h * w < opts.minPixels) {
-    const beta = Math.sqrt(opts.minPixels / (height * width));
-    h = Math.ceil((height * beta) / f) * f;
-    w = Math.ceil((width * beta) / f) * f;
-  }
-  return { width: w, height: h };
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The model
 
 export class LocalQwen2VLModel implements ScoreModel {
+  readonly kind = "local";
   readonly name: string;
   readonly id: string;
   readonly scale: Scale;
@@ -606,44 +327,4 @@ export class LocalQwen2VLModel implements ScoreModel {
       return s;
     });
   }
-}
-
-async function loadRuntime(dir: string, dtypes: Record<string, string>, device: "cpu" | "cuda"): Promise<Runtime> {
-  const tf = await import("@huggingface/transformers");
-  tf.env.allowRemoteModels = false;
-  tf.env.allowLocalModels = true;
-  const options = { local_files_only: true };
-  const processor = (await tf.AutoProcessor.from_pretrained(dir, options)) as unknown as TfProcessor;
-  if (!processor.tokenizer || !processor.image_processor) {
-    throw new Error("preprocessor_config.json does not describe a Qwen2VLProcessor (processor_class)");
-  }
-  const model = (await tf.Qwen2VLForConditionalGeneration.from_pretrained(dir, {
-    ...options,
-    dtype: dtypes as Record<string, "fp32">,
-    device,
-  })) as unknown as TfModel;
-  // The chat template: inside tokenizer_config.json (DESIGN.md), or a separate file newer exports write.
-  let chatTemplate: string | undefined;
-  const tokenizerConfig = JSON.parse(await fs.readFile(path.join(dir, "tokenizer_config.json"), "utf8")) as { chat_template?: unknown };
-  if (!tokenizerConfig.chat_template) {
-    for (const [file, read] of [
-      ["chat_template.json", (s: string) => (JSON.parse(s) as { chat_template?: string }).chat_template],
-      ["chat_template.jinja", (s: string) => s],
-    ] as const) {
-      try {
-        chatTemplate = read(await fs.readFile(path.join(dir, file), "utf8"));
-        if (chatTemplate) break;
-      } catch {
-        /* not there */
-      }
-    }
-    if (!chatTemplate) throw new Error("no chat template (tokenizer_config.json has no chat_template, and there is no chat_template.json)");
-  }
-  return {
-    Tensor: tf.Tensor as unknown as TfTensorCtor,
-    RawImage: tf.RawImage as unknown as Runtime["RawImage"],
-    processor,
-    model,
-    chatTemplate,
-  };
 }

@@ -18,24 +18,19 @@
  */
 import type OpenAI from "openai";
 import { APIError, APIUserAbortError } from "openai";
-import type {
-  ChatCompletion,
-  ChatCompletionCreateParamsNonStreaming,
-  ChatCompletionMessageParam,
-  ChatCompletionTokenLogprob,
-} from "openai/resources/chat/completions";
-import { promptMessages, type ImageDetail } from "../prompt/messages";
-import { toDataUrl } from "../core/image";
-import { PROMPT_VERSION, promptHash } from "../prompt/prompts";
-import { DEFAULT_SCALE, inScale, type Scale } from "../core/scale";
-import { parseScoreText } from "../prompt/score-text";
-import { scoreOffset } from "../prompt/score-position";
-import type { PreparedImage } from "../core/types";
-import { createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../openai/client";
-import { describeRequestFailure } from "../openai/errors";
-import { redact } from "../openai/keys";
-import { ModelUnavailableError } from "../core/errors";
-import { type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import { promptMessages, type ImageDetail } from "../../prompt/messages";
+import { toDataUrl } from "../../core/image";
+import { PROMPT_VERSION, promptHash } from "../../prompt/prompts";
+import { DEFAULT_SCALE, inScale, type Scale } from "../../core/scale";
+import { parseScoreText } from "../../prompt/score-text";
+import type { PreparedImage } from "../../core/types";
+import { createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../../openai/client";
+import { describeRequestFailure } from "../../openai/errors";
+import { redact } from "../../openai/keys";
+import { scoreProbabilities } from "./probabilities";
+import { ModelUnavailableError } from "../../core/errors";
+import type { BatchAbility, Prediction, PredictOptions, ScoreModel, TokenUsage } from "../types";
 
 // ---------------------------------------------------------------------------------------------------
 // Constants
@@ -59,8 +54,6 @@ export const OPENAI_CHAT_DEFAULTS = {
 
 /** The structured-outputs schema name. */
 export const SCORE_SCHEMA_NAME = "safety_score";
-/** Ambiguous score-token mass (e.g. "1" of "10" with split digits) tolerated before probabilities are dropped. */
-const MAX_UNRESOLVED_MASS = 0.1;
 
 // ---------------------------------------------------------------------------------------------------
 // Types
@@ -113,6 +106,7 @@ type ResponseFormatMode = "json_schema" | "json_schema_unbounded" | "text";
 // The class
 
 export class OpenAIChatModel implements ScoreModel {
+  readonly kind = "api";
   readonly name: string;
   readonly id: string;
   readonly scale: Scale;
@@ -285,6 +279,19 @@ export class OpenAIChatModel implements ScoreModel {
   }
 
   /**
+   * The Batch API's view of this model: the request `predict` sends and the completion parser. Azure
+   * OpenAI serves batches through batch deployments with their own routing, so there it is unavailable.
+   */
+  get batch(): BatchAbility {
+    return {
+      unavailable: this.settings.provider === "azure" ? "Azure OpenAI batches need a batch deployment; asked directly" : null,
+      requestBody: (image, opts) => this.chatRequestBody(image, opts) as unknown as Record<string, unknown>,
+      prediction: (body, latencyMs) => this.predictionFromCompletion(body as ChatCompletion, latencyMs),
+      client: (limits) => this.clientFor(limits),
+    };
+  }
+
+  /**
    * A client for the same provider, server and key with other limits, for endpoints beside chat
    * (the Batch API's files and batches, whose uploads and downloads outlast one chat request).
    */
@@ -388,7 +395,7 @@ export class OpenAIChatModel implements ScoreModel {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Pure helpers (exported for tests)
+// Pure helpers
 
 /** The strict structured-outputs schema for `{score, reasons}`; `bounds` adds minimum/maximum. */
 export function scoreSchema(scale: Scale, bounds = true): Record<string, unknown> {
@@ -410,84 +417,4 @@ function toUsage(c: ChatCompletion): TokenUsage | undefined {
   const cached = u.prompt_tokens_details?.cached_tokens;
   if (typeof cached === "number") usage.cachedInputTokens = cached;
   return usage;
-}
-
-/**
- * p(k) over the scale's integers from the top_logprobs at the token where the score is written,
- * renormalised, and Σ p(k)·k. Handles a score written as one token ("10") or as digits ("1" + "0"):
- * when the chosen token is a prefix of a longer score, the next position's alternatives split its mass.
- * A prefix alternative that was not chosen (e.g. "1" beside a chosen "7" with per-digit tokens) is
- * dropped when small, and makes the result undefined when it holds more than 10% of the mass.
- * Returns undefined when the score position cannot be found or its digits differ from `score`.
- */
-export function scoreProbabilities(
-  tokens: Pick<ChatCompletionTokenLogprob, "token" | "top_logprobs">[],
-  score: number,
-  scale: Scale,
-): { probabilities: Record<number, number>; expectedScore: number } | undefined {
-  const text = tokens.map((t) => t.token).join("");
-  const at = scoreOffset(text);
-  if (at < 0 || !text.slice(at).startsWith(String(score)) || /^\d/.test(text.slice(at + String(score).length))) {
-    return undefined;
-  }
-  let start = 0;
-  let i = 0;
-  for (; i < tokens.length; i++) {
-    const end = start + tokens[i]!.token.length;
-    if (at < end) break;
-    start = end;
-  }
-  const here = tokens[i];
-  if (!here) return undefined;
-  const prefix = here.token.slice(0, at - start);
-  const digitsOf = (token: string): { digits: string; complete: boolean } | undefined => {
-    const rest = (token.startsWith(prefix) ? token.slice(prefix.length) : token).trimStart();
-    const m = /^(\d+)(\D?)/.exec(rest);
-    return m ? { digits: m[1]!, complete: m[2] !== "" } : undefined;
-  };
-  const scaleStrings = [];
-  for (let k = scale.min; k <= scale.max; k++) scaleStrings.push(String(k));
-  const alts = here.top_logprobs.length > 0 ? here.top_logprobs : [{ token: here.token, logprob: 0, bytes: null }];
-  const chosen = digitsOf(here.token);
-  // Whole-number tokens seen at this position mean the tokenizer writes scores as one token.
-  const wholeNumbers = alts.some((a) => (digitsOf(a.token)?.digits.length ?? 0) > 1) || (chosen?.digits.length ?? 0) > 1;
-
-  const mass = new Map<number, number>();
-  const add = (k: number, p: number) => {
-    if (Number.isInteger(k) && inScale(k, scale)) mass.set(k, (mass.get(k) ?? 0) + p);
-  };
-  let unresolved = 0;
-  // " 7" and "7" are different tokens for the same score: their masses add up.
-  for (const alt of alts) {
-    const d = digitsOf(alt.token);
-    if (!d) continue;
-    const p = Math.exp(alt.logprob);
-    const longer = scaleStrings.some((s) => s.length > d.digits.length && s.startsWith(d.digits));
-    if (d.complete || wholeNumbers || !longer) {
-      add(Number(d.digits), p);
-    } else if (chosen && d.digits === chosen.digits && tokens[i + 1]) {
-      // The next position says whether the number goes on ("0" → 10) or ends.
-      let continued = 0;
-      for (const next of tokens[i + 1]!.top_logprobs) {
-        const m = /^(\d+)/.exec(next.token);
-        if (!m) continue;
-        const q = Math.exp(next.logprob);
-        continued += q;
-        add(Number(d.digits + m[1]), p * q);
-      }
-      add(Number(d.digits), p * Math.max(0, 1 - continued));
-    } else {
-      unresolved += p;
-    }
-  }
-  const total = [...mass.values()].reduce((a, b) => a + b, 0);
-  if (total <= 0 || unresolved > MAX_UNRESOLVED_MASS * (total + unresolved)) return undefined;
-  const probabilities: Record<number, number> = {};
-  let expectedScore = 0;
-  for (let k = scale.min; k <= scale.max; k++) {
-    const p = (mass.get(k) ?? 0) / total;
-    probabilities[k] = p;
-    expectedScore += p * k;
-  }
-  return { probabilities, expectedScore };
 }

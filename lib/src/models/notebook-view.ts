@@ -1,10 +1,10 @@
 /** What notebook 03 shows: which models can run here, and their answers side by side on a few images. */
 import path from "node:path";
-import { answerCost } from "./compare/cost";
-import { prepareImage } from "./core/image";
-import type { ModelFactory } from "./models/factory";
-import type { Prediction, ScoreModel } from "./models/types";
-import { thumbnailsHtml } from "./core/display";
+import { answerCost } from "../openai/prices";
+import { prepareImage } from "../core/image";
+import type { ModelFactory } from "./factory";
+import type { Prediction, ScoreModel } from "./types";
+import { thumbnailsHtml } from "../core/display";
 
 export interface Availability {
   name: string;

@@ -10,11 +10,12 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { sha256Hex } from "./core/image";
-import type { Prediction, PredictOptions, ScoreModel } from "./models/types";
-import { writeFileAtomic } from "./core/atomic-output";
-import { PROMPT_VERSION, promptHash } from "./prompt/prompts";
-import type { PreparedImage } from "./core/types";
+import { sha256Hex } from "../core/image";
+import type { BatchAbility, ModelKind, Prediction, PredictOptions, ScoreModel } from "./types";
+import { writeFileAtomic } from "../core/atomic-output";
+import { PROMPT_VERSION, promptHash } from "../prompt/prompts";
+import type { Scale } from "../core/scale";
+import type { PreparedImage } from "../core/types";
 
 /** Bump when the stored format changes; older entries then miss. */
 export const CACHE_FORMAT = 1;
@@ -105,13 +106,9 @@ export class ResponseCache {
   }
 }
 
-/** A model that names the settings its cache key needs (otherwise describe() is used). */
-export interface CacheKeyed {
-  cacheKeyFields(): Record<string, unknown>;
-}
-
-export function hasCacheKeyFields(model: ScoreModel): model is ScoreModel & CacheKeyed {
-  return typeof (model as Partial<CacheKeyed>).cacheKeyFields === "function";
+/** The settings a model's answers depend on: its own `cacheKeyFields()`, else its run settings. */
+export function cacheKeySettings(model: ScoreModel): Record<string, unknown> {
+  return model.cacheKeyFields ? model.cacheKeyFields() : model.describe();
 }
 
 /** The fields one prediction's cache key is made from. */
@@ -123,7 +120,7 @@ export function predictionKeyFields(
 ): Record<string, unknown> {
   return {
     modelId: model.id,
-    settings: hasCacheKeyFields(model) ? model.cacheKeyFields() : model.describe(),
+    settings: cacheKeySettings(model),
     promptVersion: PROMPT_VERSION,
     promptHash: promptHash(model.scale),
     prompt: opts.prompt ?? null,
@@ -132,50 +129,67 @@ export function predictionKeyFields(
   };
 }
 
-/** What withCache put in front of a model: the model itself, its cache, and one prediction's key. */
-export interface CacheLayer {
-  model: ScoreModel;
-  cache: ResponseCache;
+/**
+ * A model behind the response cache: a hit returns the stored prediction with `cached: true` and makes
+ * no request; a miss asks `inner` and stores a successful answer. What it wraps is open (`inner`,
+ * `cache`, `keyFor`), for callers that ask the inner model another way (the Batch API) and still serve
+ * and store answers through the cache.
+ */
+export class CachedModel implements ScoreModel {
+  readonly name: string;
+  readonly id: string;
+  readonly scale: Scale;
+  readonly kind: ModelKind;
+
+  constructor(
+    readonly inner: ScoreModel,
+    readonly cache: ResponseCache,
+    private readonly extraKeyFields: Record<string, unknown> = {},
+  ) {
+    this.name = inner.name;
+    this.id = inner.id;
+    this.scale = inner.scale;
+    this.kind = inner.kind;
+  }
+
+  /** The inner model's Batch ability, if it has one. */
+  get batch(): BatchAbility | undefined {
+    return this.inner.batch;
+  }
+
+  describe(): Record<string, unknown> {
+    return this.inner.describe();
+  }
+
+  cacheKeyFields(): Record<string, unknown> {
+    return cacheKeySettings(this.inner);
+  }
+
   /** The key `predict(image, opts)` stores its answer under. */
-  keyFor(image: PreparedImage, opts?: PredictOptions): string;
+  keyFor(image: PreparedImage, opts: PredictOptions = {}): string {
+    return this.cache.key(predictionKeyFields(this.inner, image, opts, this.extraKeyFields));
+  }
+
+  async predict(image: PreparedImage, opts: PredictOptions = {}): Promise<Prediction> {
+    const key = this.keyFor(image, opts);
+    const hit = await this.cache.get(key);
+    if (hit) return { ...hit, cached: true };
+    const p = await this.inner.predict(image, opts);
+    if (p.error === undefined && p.score !== null) await this.cache.set(key, p);
+    return p;
+  }
+
+  async dispose(): Promise<void> {
+    await this.inner.dispose?.();
+  }
 }
 
-const layers = new WeakMap<ScoreModel, CacheLayer>();
-
-/**
- * The cache layer of a model made by withCache, or undefined for a model without one: for callers that
- * ask the inner model another way (the Batch API) and still serve and store answers through the cache.
- */
-export function cacheLayer(model: ScoreModel): CacheLayer | undefined {
-  return layers.get(model);
+/** `model` behind the cache (see CachedModel); `cache` null: the model itself. */
+export function withCache(model: ScoreModel, cache: ResponseCache | null, extraKeyFields: Record<string, unknown> = {}): ScoreModel {
+  return cache ? new CachedModel(model, cache, extraKeyFields) : model;
 }
 
-/**
- * `model` behind the cache: a hit returns the stored prediction with `cached: true` and makes no
- * request; a miss asks the model and stores a successful answer. `cache` null: the model itself.
- */
-export function withCache(
-  model: ScoreModel,
-  cache: ResponseCache | null,
-  extraKeyFields: Record<string, unknown> = {},
-): ScoreModel {
-  if (!cache) return model;
-  const wrapped: ScoreModel & Partial<CacheKeyed> = {
-    name: model.name,
-    id: model.id,
-    scale: model.scale,
-    describe: () => model.describe(),
-    async predict(image, opts = {}) {
-      const key = cache.key(predictionKeyFields(model, image, opts, extraKeyFields));
-      const hit = await cache.get(key);
-      if (hit) return { ...hit, cached: true };
-      const p = await model.predict(image, opts);
-      if (p.error === undefined && p.score !== null) await cache.set(key, p);
-      return p;
-    },
-  };
-  if (hasCacheKeyFields(model)) wrapped.cacheKeyFields = () => model.cacheKeyFields();
-  if (model.dispose) wrapped.dispose = () => model.dispose!();
-  layers.set(wrapped, { model, cache, keyFor: (image, opts = {}) => cache.key(predictionKeyFields(model, image, opts, extraKeyFields)) });
-  return wrapped;
+/** The cache in front of a model made by withCache, or undefined for a model without one. */
+export function responseCacheOf(model: ScoreModel): CachedModel | undefined {
+  return model instanceof CachedModel ? model : undefined;
 }
