@@ -5,7 +5,7 @@ import path from "node:path";
 import { generateDemoData } from "../lib/src/prepare/demo";
 import { prepare } from "../lib/src/prepare/run";
 import { runComparison, type CompareOptions } from "../lib/src/compare/run";
-import { readPredictions } from "../lib/src/compare/run-folder";
+import { readPredictions } from "../lib/src/compare/run-folder/read";
 import { startTestServer, type TestServer } from "./helpers/openai-server";
 import { tempDir } from "./helpers/tmp";
 

@@ -15,7 +15,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { generateDemoData } from "../lib/src/prepare/demo";
 import { prepare } from "../lib/src/prepare/run";
-import { readPredictions } from "../lib/src/compare/run-folder";
+import { readPredictions } from "../lib/src/compare/run-folder/read";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/tmp";
 

@@ -17,11 +17,11 @@ import path from "node:path";
 import { generateDemoData } from "../lib/src/prepare/demo";
 import { prepare } from "../lib/src/prepare/run";
 import { prepareImage } from "../lib/src/core/image";
-import { compareModels } from "../lib/src/metrics";
+import { compareModels } from "../lib/src/compare/statistics";
 import { DEFAULT_SCALE } from "../lib/src/core/scale";
 import { runComparison, type CompareOptions, type CompareResult } from "../lib/src/compare/run";
-import { readPredictions } from "../lib/src/compare/run-folder";
-import type { PredictionRecord } from "../lib/src/compare/types";
+import { readPredictions } from "../lib/src/compare/run-folder/read";
+import type { PredictionRecord } from "../lib/src/compare/run-folder/schema";
 import { startTestServer, type Behaviour, type BehaviourFn, type TestServer } from "./helpers/openai-server";
 import { tempDir } from "./helpers/tmp";
 

@@ -1,24 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import seedrandom from "seedrandom";
-import {
-  averageRanks,
-  bootstrapCI,
-  compareModels,
-  errorMetrics,
-  holmAdjust,
-  median,
-  metricCIs,
-  metricValue,
-  normalCdf,
-  pairedBootstrapDiff,
-  pearson,
-  quadraticWeightedKappa,
-  quantile,
-  signedRankDistribution,
-  spearman,
-  wilcoxonSignedRank,
-} from "../lib/src/metrics";
+import { averageRanks, bootstrapCI, compareModels, errorMetrics, holmAdjust, median, metricCIs, metricValue, normalCdf, pairedBootstrapDiff, pearson, quadraticWeightedKappa, quantile, signedRankDistribution, spearman, wilcoxonSignedRank } from "../lib/src/compare/statistics";
 
 const SCALE = { min: 1, max: 10 };
 

@@ -8,9 +8,9 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { compareModels, errorMetrics, metricCIs } from "../../lib/src/metrics";
-import type { PredictionRecord, RunInfo, RunMetrics } from "../../lib/src/compare/types";
-import type { RunData } from "../../lib/src/compare/reports";
+import { compareModels, errorMetrics, metricCIs } from "../../lib/src/compare/statistics";
+import type { PredictionRecord, RunInfo, RunMetrics } from "../../lib/src/compare/run-folder/schema";
+import type { RunData } from "../../lib/src/compare/run-folder/read";
 
 export const SYN_SCALE = { min: 1, max: 10 };
 export const SYN_N = 30;

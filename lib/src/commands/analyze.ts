@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { analyzeRun } from "../compare/analyze";
-import { latestRun } from "../compare/reports";
+import { latestRun } from "../compare/run-folder/read";
 
 export interface AnalyzeFlags {
   resultsDir: string;

@@ -14,9 +14,10 @@ import type { Figure } from "../core/figure";
 import { plotlyScriptTag } from "../core/display";
 import { escapeHtml } from "../core/html";
 import { StagedOutput, writeFileAtomic } from "../core/atomic-output";
-import { BAR_METRICS, blandAltman, confusionHeatmap, metricBars, modelRecords, scatterPredictedVsExpected, signedErrorHistogram, type BarMetric } from "./plots";
-import { isBaseline, readRun, reportWarnings, type RunData } from "./reports";
-import { RUN_FILES } from "./types";
+import { BAR_METRICS, blandAltman, confusionHeatmap, metricBars, scatterPredictedVsExpected, signedErrorHistogram, type BarMetric } from "./plots";
+import { modelRecords, readRun, type RunData } from "./run-folder/read";
+import { isBaseline, reportWarnings } from "./reports";
+import { RUN_FILES } from "./run-folder/schema";
 
 /** Where the system Chromium is looked for when CHROMIUM_PATH is not set. */
 export const DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium";

@@ -2,8 +2,8 @@
 import path from "node:path";
 import { thumbnailsHtml } from "../core/display";
 import { prepareImage } from "../core/image";
-import { latestRecords } from "./plots";
-import { bestAndWorst, isBaseline, type RunData } from "./reports";
+import { latestRecords, type RunData } from "./run-folder/read";
+import { bestAndWorst, isBaseline } from "./reports";
 import type { CompareProgress } from "./run";
 
 /** Progress for a notebook cell: one stdout line per tenth of the work. */

@@ -10,9 +10,9 @@
  *   retrying a failure): the last line wins, as everywhere that reads a run.
  */
 import type { Figure } from "../core/figure";
-import type { MetricsJson } from "../metrics";
+import type { MetricsJson, PredictionRecord } from "./run-folder/schema";
+import { isValidPrediction, latestRecords, modelRecords, recordModels } from "./run-folder/read";
 import { DEFAULT_SCALE, type Scale } from "../core/scale";
-import type { PredictionRecord } from "./types";
 
 /** Metrics `metricBars` can draw, with their labels and units. */
 export const BAR_METRICS = {
@@ -31,32 +31,6 @@ const BASELINE_COLOUR = "#9E9E9E";
 export const DEFAULT_BASELINES: readonly string[] = ["mean"];
 
 const BASE_LAYOUT = { height: 460, margin: { t: 70, r: 30, b: 70, l: 70 }, hovermode: "closest" } as const;
-
-/** Each (model, image)'s last record: the one that counts when a resumed run retried an item. */
-export function latestRecords(records: readonly PredictionRecord[]): PredictionRecord[] {
-  const byKey = new Map<string, PredictionRecord>();
-  for (const r of records) {
-    const key = `${r.model}\u0000${r.image}`;
-    byKey.delete(key); // re-insert so the order follows the last occurrence
-    byKey.set(key, r);
-  }
-  return [...byKey.values()];
-}
-
-export function isValidPrediction(r: PredictionRecord): r is PredictionRecord & { predicted: number } {
-  return typeof r.predicted === "number" && Number.isFinite(r.predicted) && Number.isFinite(r.expected);
-}
-
-/** One model's valid records (deduplicated), and how many images it was asked about. */
-export function modelRecords(records: readonly PredictionRecord[], model: string): { all: PredictionRecord[]; valid: (PredictionRecord & { predicted: number })[] } {
-  const all = latestRecords(records).filter((r) => r.model === model);
-  return { all, valid: all.filter(isValidPrediction) };
-}
-
-/** Models in the order they first appear in the records. */
-export function recordModels(records: readonly PredictionRecord[]): string[] {
-  return [...new Set(records.map((r) => r.model))];
-}
 
 function fmt(v: number, digits: number): string {
   return (Object.is(v, -0) ? 0 : v).toFixed(digits);

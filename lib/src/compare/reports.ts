@@ -13,25 +13,16 @@
  *   statistic is undefined (never 0, never NaN).
  * - Error = predicted − expected, as in metrics.ts.
  */
-import { promises as fs } from "node:fs";
 import path from "node:path";
 import ExcelJS from "exceljs";
-import { CI_METRICS, type ModelMetricsJson } from "../metrics";
+import { CI_METRICS } from "./statistics";
+import { kindOfType } from "../models";
+import { RUN_FILES, type ModelMetricsJson, type PredictionRecord, type RunInfo } from "./run-folder/schema";
 import { writeCsv, writeFileAtomic } from "../core/atomic-output";
 import { PRICE_NOTE, BATCH_DISCOUNT } from "../openai/prices";
-import { isValidPrediction, latestRecords } from "./plots";
-import { readPredictions } from "./run-folder";
-import { RUN_FILES, type PredictionRecord, type RunInfo, type RunMetrics } from "./types";
+import { isValidPrediction, latestRecords, type RunData } from "./run-folder/read";
 
-/** Everything a run folder holds that the reports are made from. */
-export interface RunData {
-  run: RunInfo;
-  metrics: RunMetrics;
-  records: PredictionRecord[];
-}
 
-/** Model types that are baselines (offline, no key): shown as such in every report. */
-const BASELINE_TYPES = new Set(["mean", "image-stats"]);
 /** The constant baseline every comparison includes. */
 export const CONSTANT_BASELINE = "mean";
 /** How many best and worst images each model's section lists. */
@@ -102,11 +93,14 @@ function plural(n: number, word: string): string {
 
 // ───────────────────────────── run facts ─────────────────────────────
 
-/** Is this model a baseline (by its type in run.json, or the constant baseline's name)? */
+/** Is this model a baseline (by its kind in run.json, or the constant baseline's name)? */
 export function isBaseline(run: RunInfo, model: string): boolean {
   const info = run.models.find((m) => m.name === model);
+  if (model === CONSTANT_BASELINE) return true;
+  if (info?.kind) return info.kind === "baseline";
+  // A run made before run.json recorded each model's kind: its type in the settings says it.
   const type = info?.settings?.type;
-  return model === CONSTANT_BASELINE || (typeof type === "string" && BASELINE_TYPES.has(type));
+  return typeof type === "string" && kindOfType(type) === "baseline";
 }
 
 /** The models that ran, in metrics.json's order. */
@@ -798,78 +792,4 @@ export async function writeRunReports(runDir: string, data: RunData): Promise<st
   await writeFileAtomic(files.md, renderMarkdown(blocks));
   await writeFileAtomic(files.txt, renderText(blocks));
   return Object.values(files);
-}
-
-async function listing(dir: string): Promise<string> {
-  const entries = await fs.readdir(dir).catch(() => null);
-  if (entries === null) return "(the folder cannot be read)";
-  return entries.length === 0 ? "(the folder is empty)" : `(it holds: ${entries.sort().join(", ")})`;
-}
-
-async function readRunFile(runDir: string, file: string): Promise<string> {
-  const p = path.join(runDir, file);
-  try {
-    return await fs.readFile(p, "utf8");
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "ENOENT") {
-      const st = await fs.stat(runDir).catch(() => null);
-      if (!st) throw new Error(`run folder ${runDir} does not exist`);
-      if (!st.isDirectory()) throw new Error(`${runDir} is not a folder`);
-      throw new Error(`${p} is missing ${await listing(runDir)}: is ${runDir} a finished comparison run? Run \`npx streetsafe compare\` (or \`--resume\` it) to make one.`);
-    }
-    throw new Error(`cannot read ${p}: ${err.message}`);
-  }
-}
-
-function parseJsonFile(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON (${(e as Error).message}); the run folder is damaged — re-run or resume the comparison.`);
-  }
-}
-
-function requireFields(obj: unknown, fields: Record<string, string>, file: string): void {
-  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new Error(`${file} must hold a JSON object`);
-  const o = obj as Record<string, unknown>;
-  const bad = Object.entries(fields).filter(([k, type]) => (type === "array" ? !Array.isArray(o[k]) : typeof o[k] !== type || o[k] === null));
-  if (bad.length > 0) throw new Error(`${file} lacks or has the wrong type for: ${bad.map(([k, t]) => `${k} (${t})`).join(", ")}`);
-}
-
-/** Read a run folder's run.json, metrics.json and predictions.jsonl, with errors that name the file and line. */
-export async function readRun(runDir: string): Promise<RunData> {
-  const runFile = path.join(runDir, RUN_FILES.run);
-  const metricsFile = path.join(runDir, RUN_FILES.metrics);
-  const run = parseJsonFile(await readRunFile(runDir, RUN_FILES.run), runFile);
-  requireFields(run, { run_id: "string", models: "array", test_set: "object", scale: "object", prompt: "object", versions: "object", command: "array" }, runFile);
-  await readRunFile(runDir, RUN_FILES.predictions); // must exist, even if empty
-  const metrics = parseJsonFile(await readRunFile(runDir, RUN_FILES.metrics), metricsFile);
-  requireFields(metrics, { n_images: "number", models: "object", paired: "array", common: "object", bootstrap: "object" }, metricsFile);
-  const records = await readPredictions(runDir);
-  const m = metrics as RunMetrics;
-  // Older or partial metrics.json files may lack the run-level additions; the reports treat them as empty.
-  m.expected_score ??= {};
-  m.cost ??= {};
-  m.skipped ??= [];
-  m.incomplete_coverage ??= [];
-  return { run: run as RunInfo, metrics: m, records };
-}
-
-/** The newest run folder under `resultsDir` (folder names are sortable timestamps) that holds run.json. */
-export async function latestRun(resultsDir: string): Promise<string> {
-  let entries: import("node:fs").Dirent[];
-  try {
-    entries = await fs.readdir(resultsDir, { withFileTypes: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`results folder ${resultsDir} does not exist: run \`npx streetsafe compare\` first, or pass --results-dir.`);
-    throw e;
-  }
-  const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
-  for (let i = dirs.length - 1; i >= 0; i--) {
-    const st = await fs.stat(path.join(resultsDir, dirs[i], RUN_FILES.run)).catch(() => null);
-    if (st?.isFile()) return path.join(resultsDir, dirs[i]);
-  }
-  const what = entries.length === 0 ? "it is empty" : `it holds ${entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort().join(", ")}`;
-  throw new Error(`no comparison run in ${resultsDir} (no folder with ${RUN_FILES.run}; ${what}): run \`npx streetsafe compare\` first, or pass --run.`);
 }

@@ -9,18 +9,18 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import pLimit from "p-limit";
 import { prepareImage } from "../core/image";
-import { compareModels, errorMetrics, metricCIs } from "../metrics";
-import { ModelFactory, type FactoryOptions, type Prediction, type ScoreModel } from "../models";
+import { compareModels, errorMetrics, metricCIs } from "./statistics";
+import { kindOfType, ModelFactory, type FactoryOptions, type Prediction, type ScoreModel } from "../models";
 import type { PreparedImage } from "../core/types";
 import { promptHash, PROMPT_VERSION } from "../prompt/prompts";
-import { DEFAULT_SCALE, type Scale } from "../core/scale";
-import { writeJson } from "../core/atomic-output";
+import { DEFAULT_SCALE } from "../core/scale";
 import { batchPending, batchTarget, ModelBatch, NOT_AN_API_MODEL, readBatchRecord, type BatchAnswer, type BatchOptions, type BatchTarget } from "./batch";
 import { answerCost } from "../openai/prices";
 import { estimateRunCost } from "./cost";
-import { itemKey, newRunId, PredictionLog, readPredictions, readRunInfo, writeRunInfo } from "./run-folder";
+import { itemKey, readPredictions, readRunInfo } from "./run-folder/read";
+import { newRunId, PredictionLog, writeRunInfo, writeRunMetrics } from "./run-folder/write";
 import { loadTestSet, type TestItem, type TestSet } from "./test-set";
-import { RUN_FILES, type PredictionRecord, type RunInfo, type RunMetrics, type RunModelInfo } from "./types";
+import type { PredictionRecord, RunInfo, RunMetrics, RunModelInfo } from "./run-folder/schema";
 import { packageVersions } from "./versions";
 
 export const DEFAULT_COMPARE_MODELS = ["gpt4", "gpt4o-mini-ft", "qwen2vl-ft"];
@@ -98,11 +98,11 @@ export async function runComparison(opts: CompareOptions): Promise<CompareResult
   for (const name of requested) {
     const r = await factory.tryCreate(name);
     if ("skipped" in r) {
-      infos.push({ name, status: "skipped", reason: r.skipped });
+      infos.push({ name, status: "skipped", kind: kindOfType(factory.entry(name).type), reason: r.skipped });
       log(`skipped ${name}: ${r.skipped}`);
     } else {
       models.push(r.model);
-      infos.push({ name, status: "ran", model_id: r.model.id, settings: r.model.describe(), concurrency: opts.concurrency ?? factory.concurrency(name) });
+      infos.push({ name, status: "ran", kind: r.model.kind, model_id: r.model.id, settings: r.model.describe(), concurrency: opts.concurrency ?? factory.concurrency(name) });
     }
   }
   try {
@@ -151,7 +151,7 @@ export async function runComparison(opts: CompareOptions): Promise<CompareResult
     const outcome = await askAll(direct, testSet, runDir, { ...opts, spentBefore, log }, viaBatch);
     const records = await readPredictions(runDir);
     const metrics = computeRunMetrics(testSet.items, records, run, opts.bootstrapIterations);
-    await writeJson(path.join(runDir, RUN_FILES.metrics), metrics);
+    await writeRunMetrics(runDir, metrics);
     if (outcome.complete) run.finished_at = new Date().toISOString();
     await writeRunInfo(runDir, run);
     return { runDir, run, metrics, records, asked: outcome.asked, complete: outcome.complete, stopReason: outcome.stopReason };

@@ -35,7 +35,7 @@ import {
   type FineTuneProgress,
   type FineTuneRecord,
 } from "./record";
-import { formatFineTuneProgress, metricsFromEvent, progressFromPoints } from "./training-metrics";
+import { metricsFromEvent, progressFromPoints } from "./training-metrics";
 
 // ---------------------------------------------------------------------------------------------------
 // Constants

@@ -22,7 +22,7 @@ import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatComple
 import { promptMessages, type ImageDetail } from "../../prompt/messages";
 import { toDataUrl } from "../../core/image";
 import { PROMPT_VERSION, promptHash } from "../../prompt/prompts";
-import { DEFAULT_SCALE, inScale, type Scale } from "../../core/scale";
+import { DEFAULT_SCALE, type Scale } from "../../core/scale";
 import { parseScoreText } from "../../prompt/score-text";
 import type { PreparedImage } from "../../core/types";
 import { createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../../openai/client";

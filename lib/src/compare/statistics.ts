@@ -18,7 +18,8 @@
  * hand arithmetic and published R/scipy examples (test/metrics.test.ts).
  */
 import seedrandom from "seedrandom";
-import type { Scale } from "./core/scale";
+import type { Scale } from "../core/scale";
+import type { MetricsJson, MetricsJsonPoint, ModelMetricsJson, PairedComparisonJson } from "./run-folder/schema";
 
 // ───────────────────────────── input checks ─────────────────────────────
 
@@ -705,74 +706,6 @@ export function holmAdjust(pValues: readonly number[]): number[] {
 }
 
 // ───────────────────────────── model comparison (metrics.json) ─────────────────────────────
-
-/** Point metrics as written to metrics.json (snake_case; null where undefined or no images). */
-export interface MetricsJsonPoint {
-  n: number;
-  mae: number | null;
-  rmse: number | null;
-  acc1: number | null;
-  acc2: number | null;
-  median_error: number | null;
-  bias: number | null;
-  pearson: number | null;
-  spearman: number | null;
-  qwk: number | null;
-}
-
-/** One model's entry in metrics.json. */
-export interface ModelMetricsJson extends Omit<MetricsJsonPoint, "n"> {
-  /** All test images the model was asked about (= n_images); valid + failed = n. */
-  n: number;
-  /** Images with a usable (finite) score. */
-  valid: number;
-  /** Images without one (null / not a number). */
-  failed: number;
-  /** valid / n, in [0, 1]. */
-  coverage: number;
-  /** Images the point metrics and ci95 are computed on: the common set every model answered. */
-  n_common: number;
-  /** 95% percentile bootstrap CIs on the common set. */
-  ci95: MetricCIs;
-  /** The same point metrics on this model's own valid images (for transparency; not comparable across models). */
-  on_own_valid: MetricsJsonPoint;
-}
-
-/** One pair of models in metrics.json. */
-export interface PairedComparisonJson {
-  a: string;
-  b: string;
-  /** Images in the common set. */
-  n: number;
-  /** MAE(a) − MAE(b) on the common set (points); > 0 means a errs more than b. */
-  mae_diff: number | null;
-  /** 95% paired bootstrap percentile CI of mae_diff. */
-  ci95: [number, number] | null;
-  /** Rough paired-bootstrap two-sided p-value of mae_diff (see `pairedBootstrapDiff`). */
-  p_bootstrap: number | null;
-  /** Wilcoxon signed-rank test on |err_a| vs |err_b| per image; null when the common set is empty. */
-  wilcoxon: {
-    /** W+ (R's V): rank sum of images where a's absolute error is larger. */
-    statistic: number;
-    z: number;
-    p_value: number;
-    /** Holm-adjusted p-value across all pairs of this comparison. */
-    p_value_holm: number;
-    method: "exact" | "normal";
-    /** Images where the two absolute errors differ (ties dropped). */
-    n_nonzero: number;
-  } | null;
-}
-
-/** The metrics.json document (see DESIGN.md "Contracts"). */
-export interface MetricsJson {
-  n_images: number;
-  models: Record<string, ModelMetricsJson>;
-  paired: PairedComparisonJson[];
-  common: { n: number };
-  /** How the intervals and bootstrap p-values were made, so a reader can reproduce them. */
-  bootstrap: { iterations: number; seed: number; level: number; method: "percentile" };
-}
 
 function toJsonPoint(expected: number[], predicted: number[], scale: Scale): MetricsJsonPoint {
   if (expected.length === 0) {

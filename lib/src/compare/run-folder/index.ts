@@ -1,0 +1,17 @@
+/** A comparison run's folder: its schema, its one reader and its one writer. */
+export {
+  PredictionLineSchema,
+  RUN_FILES,
+  RunInfoSchema,
+  RunMetricsSchema,
+  type MetricsJson,
+  type MetricsJsonPoint,
+  type ModelMetricsJson,
+  type PairedComparisonJson,
+  type PredictionRecord,
+  type RunInfo,
+  type RunMetrics,
+  type RunModelInfo,
+} from "./schema";
+export { isValidPrediction, itemKey, latestRecords, latestRun, modelRecords, readPredictions, readRun, readRunInfo, readRunMetrics, recordModels, type RunData } from "./read";
+export { newRunId, PredictionLog, writeRunInfo, writeRunMetrics } from "./write";
