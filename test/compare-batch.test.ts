@@ -6,7 +6,7 @@ import OpenAI from "openai";
 import { generateDemoData } from "../lib/src/prepare/demo";
 import { prepare } from "../lib/src/prepare/run";
 import { runComparison, type CompareOptions } from "../lib/src/compare/run";
-import { BATCH_DEFAULTS, batchCustomId, readBatchRecord } from "../lib/src/compare/batch";
+import { BATCH_DEFAULTS, batchCustomId, readBatchRecord } from "../lib/src/compare/run/batch";
 import type { PredictionRecord } from "../lib/src/compare/run-folder/schema";
 import { startTestServer, type TestServer } from "./helpers/openai-server";
 import { batchSim, type BatchSim, type BatchSimOptions } from "./helpers/batch-routes";

@@ -38,4 +38,5 @@ export * from "./compare/reports";
 export * from "./compare/plots";
 export * from "./compare/analyze";
 export * from "./compare/notebook-view";
-export * from "./compare/batch";
+export * from "./compare/run/batch";
+export * from "./compare/run-metrics";

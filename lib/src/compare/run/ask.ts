@@ -1,0 +1,77 @@
+/**
+ * Asking every model for its missing answers: batches are sent first, then the direct models ask while
+ * the batches are collected. Every answer is appended to predictions.jsonl at once and counted against
+ * the budget; Ctrl-C (the caller's signal) and --max-cost stop what is still to go.
+ */
+import { setMaxListeners } from "node:events";
+import type { Prediction, ScoreModel } from "../../models";
+import { PredictionLog } from "../run-folder";
+import type { TestItem, TestSet } from "../test-set";
+import { collectBatches, submitBatches, type BatchWork, type SentBatch } from "./batch/send";
+import { RunBudget } from "./budget";
+import { askDirectly, type DirectWork } from "./direct";
+import { ImagePool } from "./image-pool";
+import type { CompareOptions } from "./options";
+import { predictionRecord } from "./prediction-record";
+
+export interface AskOutcome {
+  /** Answers given in this invocation (cached ones too). */
+  asked: number;
+  complete: boolean;
+  stopReason?: string;
+}
+
+export async function askEveryModel(
+  direct: DirectWork[],
+  viaBatch: BatchWork[],
+  testSet: TestSet,
+  runDir: string,
+  opts: CompareOptions & { spentBefore: number; log: (l: string) => void; resumeCommand: string },
+): Promise<AskOutcome> {
+  const logFile = await PredictionLog.open(runDir);
+  const total = [...direct, ...viaBatch].reduce((s, t) => s + t.items.length, 0);
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every request in flight listens for the stop
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener("abort", onAbort);
+  const budget = new RunBudget(total, opts.spentBefore, opts.maxCost, stop, opts.onProgress);
+  const pool = new ImagePool(direct, testSet.imagesDir, opts.imageMaxSide);
+  budget.report();
+
+  /** Append one answer, count it (and stop at --max-cost). */
+  const answer = async (m: ScoreModel, item: TestItem, sha: string, p: Prediction, batch = false) => {
+    const r = predictionRecord(m, item, sha, p, batch);
+    await logFile.append(r);
+    budget.count(r);
+  };
+
+  let sent: SentBatch[];
+  try {
+    sent = await submitBatches(
+      viaBatch,
+      {
+        runDir,
+        imagesDir: testSet.imagesDir,
+        ...(opts.prompt !== undefined ? { prompt: opts.prompt } : {}),
+        ...(opts.imageMaxSide !== undefined ? { imageMaxSide: opts.imageMaxSide } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        log: opts.log,
+        resumeCommand: opts.resumeCommand,
+        ...opts.batchPolling,
+      },
+      answer,
+    );
+  } catch (e) {
+    await logFile.flush();
+    opts.signal?.removeEventListener("abort", onAbort);
+    throw e;
+  }
+  await Promise.all([
+    askDirectly(direct, pool, answer, stop.signal, opts.prompt),
+    collectBatches(sent, (why) => (budget.stopReason ??= why), opts.log, opts.signal),
+  ]);
+  await logFile.flush();
+  opts.signal?.removeEventListener("abort", onAbort);
+  if (opts.signal?.aborted && !budget.stopReason) budget.stopReason = "interrupted";
+  return { asked: budget.done, complete: budget.done === total, stopReason: budget.stopReason };
+}
