@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { blandAltman, blandAltmanStats, confusionCounts, confusionHeatmap, errorBins, metricBars, scatterPredictedVsExpected, signedErrorHistogram, type BarMetric } from "../lib/src/compare/plots";
+import { blandAltman, blandAltmanStats, confusionCounts, confusionHeatmap, errorBins, metricBars, scatterPredictedVsExpected, signedErrorHistogram, type BarMetric } from "../lib/src/analyze/charts";
 import { latestRecords } from "../lib/src/compare/run-folder/read";
 import type { PredictionRecord } from "../lib/src/compare/run-folder/schema";
 import { SYN_FAILED, SYN_MODELS, SYN_N, SYN_SCALE, syntheticRunData } from "./helpers/synthetic-run";

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import ExcelJS from "exceljs";
 import { parse } from "csv-parse/sync";
-import { METRICS_CSV_COLUMNS, bestAndWorst, fmtError, fmtP, fmtRate, fmtSignedError, formatRunReport, writeRunReports } from "../lib/src/compare/reports";
+import { METRICS_CSV_COLUMNS, bestAndWorst, fmtError, fmtP, fmtRate, fmtSignedError, formatRunReport, writeRunReports } from "../lib/src/analyze/report";
 import { latestRecords, latestRun, readRun, type RunData } from "../lib/src/compare/run-folder/read";
 import { PRICE_NOTE } from "../lib/src/openai/prices";
 import { tempDir } from "./helpers/tmp";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { analyzeRun } from "../compare/analyze";
+import { analyzeRun } from "../analyze/run";
 import { latestRun } from "../compare/run-folder/read";
 
 export interface AnalyzeFlags {

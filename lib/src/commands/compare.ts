@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import path from "node:path";
 import { intFlag } from "../cli-args";
-import { analyzeRun } from "../compare/analyze";
-import { formatRunReport, writeRunReports } from "../compare/reports";
+import { analyzeRun } from "../analyze/run";
+import { formatRunReport, writeRunReports } from "../analyze/report";
 import { DEFAULT_COMPARE_MODELS, runComparison, type CompareOptions } from "../compare/run";
 import { createProgress, type Progress } from "../core/progress";
 import { parseScale } from "../core/scale";

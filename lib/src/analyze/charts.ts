@@ -1,5 +1,5 @@
 /**
- * Plotly figure specs of a comparison run (data + layout only; display.ts and analyze.ts render them).
+ * Plotly figure specs of a comparison run (data + layout only; core/display.ts and pages.ts render them).
  *
  * Conventions (the same as metrics.ts, so a chart never disagrees with a report):
  * - error = predicted − expected, in points of the score scale; > 0 means the model rates safer than humans.
@@ -10,8 +10,7 @@
  *   retrying a failure): the last line wins, as everywhere that reads a run.
  */
 import type { Figure } from "../core/figure";
-import type { MetricsJson, PredictionRecord } from "./run-folder/schema";
-import { isValidPrediction, latestRecords, modelRecords, recordModels } from "./run-folder/read";
+import { isValidPrediction, latestRecords, modelRecords, recordModels, type MetricsJson, type PredictionRecord } from "../compare";
 import { DEFAULT_SCALE, type Scale } from "../core/scale";
 
 /** Metrics `metricBars` can draw, with their labels and units. */

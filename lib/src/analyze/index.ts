@@ -1,0 +1,23 @@
+/**
+ * Guide step 5: a comparison run's charts (standalone offline pages in plots/, PNGs where Chromium is
+ * found), its reports (metrics.csv, metrics.xlsx, report.md, report.txt) and notebook 04/05's views.
+ * `run` writes a run's plots/.
+ */
+export { analyzeRun as run, type AnalyzeOptions, type AnalyzeResult } from "./run";
+export { runCharts, type RunChart } from "./run-charts";
+export { chartPage } from "./pages";
+export { DEFAULT_CHROMIUM_PATH, findChromium } from "./png";
+export { BAR_METRICS, blandAltman, blandAltmanStats, confusionHeatmap, metricBars, scatterPredictedVsExpected, signedErrorHistogram, type BarMetric } from "./charts";
+export {
+  bestAndWorst,
+  CONSTANT_BASELINE,
+  formatRunReport,
+  isBaseline,
+  METRICS_CSV_COLUMNS,
+  metricsRows,
+  metricsWorkbook,
+  reportWarnings,
+  skippedModels,
+  writeRunReports,
+} from "./report";
+export { focusModel, pairedRows, summaryRows, takeaways, worstImagesHtml } from "./notebook-view";

@@ -1,0 +1,46 @@
+/**
+ * Guide step 4: every model on the same test images → a run folder (run.json, predictions.jsonl,
+ * metrics.json) that step 5 reads back through `readRun`. `run` runs (or resumes) a comparison.
+ */
+export { runComparison as run, ALWAYS_COMPARED, CostLimitError, DEFAULT_COMPARE_MODELS, type CompareOptions, type CompareProgress, type CompareResult } from "./run";
+export { loadTestSet, type TestItem, type TestSet } from "./test-set";
+export {
+  isValidPrediction,
+  latestRecords,
+  latestRun,
+  modelRecords,
+  recordModels,
+  readPredictions,
+  readRun,
+  readRunInfo,
+  readRunMetrics,
+  RUN_FILES,
+  type MetricsJson,
+  type MetricsJsonPoint,
+  type ModelMetricsJson,
+  type PairedComparisonJson,
+  type PredictionRecord,
+  type RunData,
+  type RunInfo,
+  type RunMetrics,
+  type RunModelInfo,
+} from "./run-folder";
+export { computeRunMetrics } from "./run-metrics";
+export { estimateRunCost } from "./cost";
+export {
+  bootstrapCI,
+  CI_METRICS,
+  compareModels,
+  DEFAULT_BOOTSTRAP,
+  errorMetrics,
+  holmAdjust,
+  metricCIs,
+  pairedBootstrapDiff,
+  quadraticWeightedKappa,
+  wilcoxonSignedRank,
+  type CIMetricName,
+  type ErrorMetrics,
+  type MetricCIs,
+} from "./statistics";
+export { BATCH_DEFAULTS, readBatchRecord, type BatchRecord } from "./run/batch";
+export { notebookProgress } from "./notebook-view";
