@@ -12,8 +12,8 @@ import { pathToFileURL } from "node:url";
 import { analyzeRun } from "../lib/src/analyze/run";
 import { CHROMIUM_ARGS, findChromium, renderChartPngs } from "../lib/src/analyze/png";
 import { runCharts } from "../lib/src/analyze/run-charts";
-import { analyzePlan, resolveRunDir } from "../lib/src/commands/analyze";
-import { main } from "../lib/src/cli";
+import { analyzePlan, resolveRunDir } from "../lib/src/cli/commands/analyze";
+import { main } from "../lib/src/cli/main";
 import { tempDir } from "./helpers/tmp";
 import { SYN_MODELS, syntheticRunData, writeSyntheticRun } from "./helpers/synthetic-run";
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { buildProgram } from "../lib/src/cli";
+import { buildProgram } from "../lib/src/cli/main";
 
 const root = path.resolve(__dirname, "..");
 

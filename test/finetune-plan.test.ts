@@ -16,7 +16,7 @@ import { decodeResultFile, formatFineTuneProgress, lossCurveFigure, metricsFromC
 import { FINE_TUNE_DEFAULTS, refusalAlternatives } from "../lib/src/finetune/openai/tuner";
 import { FineTuneRecordKeeper, fineTunedModelFromRecord, fineTuneRecordPath, normalizeFineTuneRecord, readFineTuneRecord, recordFromJob, writeFineTuneRecord, type FineTuneRecord } from "../lib/src/finetune/openai/record";
 import { MONITOR_DEFAULTS } from "../lib/src/finetune/openai/monitor";
-import { finetunePlan, intOrAutoFlag, positiveOrAutoFlag, secondsFlag, type FinetuneFlags } from "../lib/src/commands/finetune";
+import { finetunePlan, intOrAutoFlag, positiveOrAutoFlag, secondsFlag, type FinetuneFlags } from "../lib/src/cli/commands/finetune";
 import { writeFineTuneData } from "./helpers/finetune-routes";
 import { tempDir } from "./helpers/tmp";
 

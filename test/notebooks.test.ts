@@ -6,7 +6,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ensureJupyter, executeNotebook, listNotebooks, registerTslabKernel } from "../lib/src/notebook-runner";
+import { ensureJupyter, executeNotebook, listNotebooks, registerTslabKernel } from "../lib/src/jupyter/notebook-runner";
 import { tempDir } from "./helpers/tmp";
 
 const root = path.resolve(__dirname, "..");

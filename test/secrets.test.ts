@@ -16,7 +16,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { executeNotebook, hasNbconvert, registerTslabKernel } from "../lib/src/notebook-runner";
+import { executeNotebook, hasNbconvert, registerTslabKernel } from "../lib/src/jupyter/notebook-runner";
 import { redact, REDACTED } from "../lib/src/openai/keys";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/tmp";

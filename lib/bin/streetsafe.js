@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI itself is compiled from lib/src/cli.ts by `npm run build`.
-require("../dist/cli.js").main(process.argv.slice(2));
+// Thin launcher: the CLI itself is compiled from lib/src/cli/main.ts by `npm run build`.
+require("../dist/cli/main.js").main(process.argv.slice(2));

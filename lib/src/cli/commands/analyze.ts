@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { analyzeRun } from "../analyze/run";
-import { latestRun } from "../compare/run-folder/read";
+import { run as analyzeRun } from "../../analyze";
+import { latestRun } from "../../compare";
 
 export interface AnalyzeFlags {
   resultsDir: string;

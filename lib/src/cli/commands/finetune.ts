@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { choiceFlag, intFlag } from "../cli-args";
+import { choiceFlag, intFlag } from "../args";
 import {
   checkFineTuneRun,
   DEFAULT_BASE_MODEL,
@@ -17,7 +17,7 @@ import {
   type FineTuneProvider,
   type HyperparameterValue,
   type MonitorResult,
-} from "../finetune";
+} from "../../finetune";
 
 export interface FinetuneFlags {
   baseModel: string;

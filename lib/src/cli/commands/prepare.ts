@@ -1,9 +1,8 @@
 import type { Command } from "commander";
-import { choiceFlag, intFlag, ratioFlag } from "../cli-args";
-import { prepare, type PrepareOptions } from "../prepare/run";
-import { progressCallback } from "../core/progress";
-import { parseScale } from "../core/scale";
-import { formatPrepareSummary } from "../prepare/report";
+import { choiceFlag, intFlag, ratioFlag } from "../args";
+import { formatPrepareSummary, run as prepare, type PrepareOptions } from "../../prepare";
+import { progressCallback } from "../../core/progress";
+import { parseScale } from "../../core/scale";
 
 export interface PrepareFlags {
   groundTruth: string;

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import path from "node:path";
-import { generateDemoData } from "../prepare/demo";
-import { intFlag } from "../cli-args";
-import { progressCallback } from "../core/progress";
+import { generateDemoData } from "../../prepare";
+import { intFlag } from "../args";
+import { progressCallback } from "../../core/progress";
 
 export const DEFAULT_DEMO_DIR = path.join("data", "demo");
 

@@ -1,9 +1,9 @@
 /**
  * `npx streetsafe <command>`: one runner owns help, errors and exit codes; each command lives in
- * commands/<name>.ts and only turns flags into a call of the library.
+ * cli/commands/<name>.ts and only turns flags into a call of the library.
  */
 import { Command, CommanderError } from "commander";
-import { InputError } from "./core/errors";
+import { InputError } from "../core/errors";
 import * as demoData from "./commands/demo-data";
 import * as prepare from "./commands/prepare";
 import * as notebooks from "./commands/notebooks";

@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import path from "node:path";
-import { intFlag } from "../cli-args";
-import { analyzeRun } from "../analyze/run";
-import { formatRunReport, writeRunReports } from "../analyze/report";
-import { DEFAULT_COMPARE_MODELS, runComparison, type CompareOptions } from "../compare/run";
-import { createProgress, type Progress } from "../core/progress";
-import { parseScale } from "../core/scale";
+import { intFlag } from "../args";
+import { run as analyzeRun, formatRunReport, writeRunReports } from "../../analyze";
+import { DEFAULT_COMPARE_MODELS, run as runComparison, type CompareOptions } from "../../compare";
+import { createProgress, type Progress } from "../../core/progress";
+import { parseScale } from "../../core/scale";
 
 export interface CompareFlags {
   models: string[];

@@ -1,9 +1,7 @@
 import type { Command } from "commander";
-import { prepareImage } from "../core/image";
-import { ModelFactory, type FactoryOptions } from "../models/factory";
-import { ModelUnavailableError } from "../core/errors";
-import { type Prediction } from "../models/types";
-import { parseScale } from "../core/scale";
+import { prepareImage } from "../../core/image";
+import { ModelFactory, ModelUnavailableError, type FactoryOptions, type Prediction } from "../../models";
+import { parseScale } from "../../core/scale";
 
 export interface PredictFlags {
   model: string;
