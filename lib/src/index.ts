@@ -1,45 +1,23 @@
-/** The streetsafe library: what the notebooks and the CLI call. */
-export * from "./core/errors";
-export * from "./core/scale";
-export * from "./core/types";
-export * from "./prompt/score-text";
-export * from "./prepare/ground-truth";
-export * from "./prepare/images";
-export * from "./prepare/split";
-export * from "./core/atomic-output";
-export * from "./prompt/prompts";
-export * from "./prepare/openai-jsonl";
-export * from "./prepare/qwen-data";
-export * from "./prepare/format-check";
-export * from "./openai/prices";
-export * from "./prepare/cost";
-export * from "./prepare/demo";
-export * from "./prepare/run";
-export * from "./prepare/outputs";
-export * from "./prepare/report";
-export * from "./prepare/charts";
-export * from "./core/display";
-export * from "./core/progress";
-export * from "./finetune";
-export * from "./compare/statistics";
-export * from "./models/cache";
-export * from "./models/types";
-export * from "./models/config";
-export * from "./models/factory";
-export * from "./models/baselines";
-export * from "./models/openai-chat/model";
-export * from "./models/qwen2vl/model";
-export * from "./openai/keys";
-export * from "./models/notebook-view";
-export * from "./compare/test-set";
-export * from "./compare/run-folder/schema";
-export * from "./compare/run";
-export * from "./analyze/report";
-export * from "./analyze/charts";
-export * from "./analyze/run";
-export * from "./compare/notebook-view";
-export * from "./compare/run/batch";
-export * from "./compare/run-metrics";
-export * from "./compare/run-folder/read";
-export * from "./analyze/notebook-view";
-export * from "./analyze/run-charts";
+/**
+ * The streetsafe library, as the notebooks and the CLI call it: one namespace per guide step, and the
+ * shared parts the steps stand on.
+ *
+ *   ss.prepare  (step 1)  ground truth → splits → fine-tuning data, checks, cost; the demo dataset
+ *   ss.finetune (step 2)  fine-tuning jobs and their record
+ *   ss.models   (step 3)  every model behind one interface, made by name from the config
+ *   ss.compare  (step 4)  every model on the same test images → a run folder
+ *   ss.analyze  (step 5)  a run's charts, reports and takeaways
+ *   ss.core · ss.prompt · ss.openai   errors, scale, images, display · the prompt and reply · the API parts
+ *
+ * `show` (notebook display) and `DEFAULT_SCALE` are also at the top level: every notebook uses them.
+ */
+export * as core from "./core";
+export * as prompt from "./prompt";
+export * as openai from "./openai";
+export * as prepare from "./prepare";
+export * as finetune from "./finetune";
+export * as models from "./models";
+export * as compare from "./compare";
+export * as analyze from "./analyze";
+export { show } from "./core/display";
+export { DEFAULT_SCALE, type Scale } from "./core/scale";
