@@ -15,7 +15,7 @@
  *
  * Written by hand instead of adding a statistics dependency: what is needed is small (means, ranks,
  * quantiles, one exact null distribution, the normal CDF), and every formula is pinned by tests against
- * hand arithmetic and published R/scipy examples (test/metrics.test.ts).
+ * hand arithmetic and published R/scipy examples (test/compare/statistics.test.ts).
  */
 import seedrandom from "seedrandom";
 import type { Scale } from "../core/scale";

@@ -1,0 +1,24 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { buildProgram } from "../../lib/src/cli/main";
+
+const root = path.resolve(__dirname, "..", "..");
+
+test("npm start calls a CLI command that exists", () => {
+  const scripts = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).scripts as Record<string, string>;
+  const m = /streetsafe\.js (\S+)/.exec(scripts.start);
+  assert.ok(m, scripts.start);
+  assert.ok(buildProgram().commands.some((c) => c.name() === m[1]), `unknown command "${m[1]}" in npm start`);
+});
+
+test("the CLI has every command the design names", () => {
+  const names = buildProgram().commands.map((c) => c.name());
+  for (const c of ["demo-data", "prepare", "finetune", "predict", "compare", "analyze", "notebooks"]) assert.ok(names.includes(c), c);
+});
+
+test("README documents every CLI command", () => {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  for (const c of buildProgram().commands) assert.match(readme, new RegExp("`" + c.name() + "[ `]"), c.name());
+});
