@@ -1,5 +1,5 @@
 /**
- * `analyze` (lib/src/compare/analyze.ts, commands/analyze.ts): standalone chart pages, the index, PNGs, and
+ * `analyze` (lib/src/analyze/run.ts, cli/commands/analyze.ts): standalone chart pages, the index, PNGs, and
  * — in a real headless Chromium driven by playwright-core — every chart linked from plots/index.html
  * rendering with its data traces and no page error.
  * The browser tests need Debian's chromium at /usr/bin/chromium (or CHROMIUM_PATH); .ci/run installs it.

@@ -1,7 +1,7 @@
 /**
  * Plotly figure specs of a comparison run (data + layout only; core/display.ts and pages.ts render them).
  *
- * Conventions (the same as metrics.ts, so a chart never disagrees with a report):
+ * Conventions (the same as compare/statistics.ts, so a chart never disagrees with a report):
  * - error = predicted − expected, in points of the score scale; > 0 means the model rates safer than humans.
  * - Only valid predictions (a finite `predicted`) are drawn; every title says how many that is.
  * - Rates (acc1, acc2) stay shares in [0, 1]; the axis shows them as percentages.

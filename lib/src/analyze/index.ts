@@ -5,7 +5,6 @@
  */
 export { analyzeRun as run, type AnalyzeOptions, type AnalyzeResult } from "./run";
 export { runCharts, type RunChart } from "./run-charts";
-export { chartPage } from "./pages";
 export { DEFAULT_CHROMIUM_PATH, findChromium } from "./png";
 export { BAR_METRICS, blandAltman, blandAltmanStats, confusionHeatmap, metricBars, scatterPredictedVsExpected, signedErrorHistogram, type BarMetric } from "./charts";
 export {

@@ -42,5 +42,5 @@ export {
   type ErrorMetrics,
   type MetricCIs,
 } from "./statistics";
-export { BATCH_DEFAULTS, readBatchRecord, type BatchRecord } from "./run/batch";
+export { readBatchRecord, type BatchRecord } from "./run/batch";
 export { notebookProgress } from "./notebook-view";

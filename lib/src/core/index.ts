@@ -1,11 +1,11 @@
-/** Shared parts below the steps: errors, the score scale, common types, images, atomic output, progress, display. */
-export { countByKind, formatLocation, formatProblem, InputError, ModelUnavailableError, type Problem, type ProblemKind, type ProblemLocation } from "./errors";
+/**
+ * Shared parts below the steps, as the notebooks see them: errors, the score scale, common types, the image
+ * preparation and notebook display. (Atomic output, the line writer, progress and HTML escaping are in this
+ * folder too, for the steps' own use.)
+ */
+export { formatProblem, InputError, ModelUnavailableError, type Problem, type ProblemKind, type ProblemLocation } from "./errors";
 export { DEFAULT_SCALE, inScale, parseScale, type Scale } from "./scale";
 export { SPLIT_NAMES, type GroundTruthItem, type PreparedImage, type SplitName } from "./types";
-export { DEFAULT_IMAGE_MAX_SIDE, DEFAULT_JPEG_QUALITY, locateImage, prepareImage, resolveImagePath, sha256Hex, toDataUrl, type ImageOptions } from "./image";
-export { readTextIfExists, StagedOutput, writeCsv, writeFileAtomic, writeJson } from "./atomic-output";
-export { openLineWriter, type LineWriter } from "./line-writer";
-export { createProgress, progressCallback, type Progress } from "./progress";
-export { plotHtml, plotlyScriptTag, show, tableHtml, thumbnailsHtml } from "./display";
-export { escapeHtml } from "./html";
+export { DEFAULT_IMAGE_MAX_SIDE, prepareImage, sha256Hex, toDataUrl, type ImageOptions } from "./image";
+export { plotHtml, show, tableHtml, thumbnailsHtml } from "./display";
 export type { Figure } from "./figure";

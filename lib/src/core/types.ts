@@ -12,7 +12,7 @@ export interface GroundTruthItem {
   source: ProblemLocation;
 }
 
-/** An image after the shared sharp preparation (see images.ts). */
+/** An image after the shared sharp preparation (see image.ts). */
 export interface PreparedImage {
   /** JPEG bytes: EXIF-rotated, RGB, longest side capped, quality 85. */
   jpeg: Buffer;

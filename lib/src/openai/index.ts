@@ -1,14 +1,17 @@
-/** The OpenAI-compatible APIs, shared by fine-tuning (step 2), the chat models (step 3) and the Batch API (step 4). */
-export { createOpenAIClient, retryAfterMs, DEFAULT_AZURE_KEY_ENV, DEFAULT_OPENAI_KEY_ENV, type OpenAIClientHandle, type OpenAIClientOptions, type OpenAIProvider } from "./client";
-export { redact, REDACTED, registerSecret, resolveApiKey, type ResolveApiKeyOptions } from "./keys";
-export { abortableSleep, backoffDelay, causeChain, describeApiError, describeRequestFailure, isRetryableStatus, isTransientApiError, type RequestLimits } from "./errors";
+/**
+ * The OpenAI-compatible API parts the steps share (fine-tuning in step 2, the chat models in step 3, the
+ * Batch API in step 4), as the notebooks see them: a client, keys kept out of every output, errors, the dated
+ * price table, token counts. (lifecycle.ts, the models' shutdown dates, is to join them.)
+ */
+export { createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions, type OpenAIProvider } from "./client";
+export { redact, REDACTED, resolveApiKey } from "./keys";
+export { describeApiError, isTransientApiError } from "./errors";
 export {
-  BATCH_DISCOUNT,
   answerCost,
+  BATCH_DISCOUNT,
   estimateInferenceCost,
   FINE_TUNE_ALIASES,
   FINE_TUNE_PRICES,
-  fineTunedBase,
   fineTunePrices,
   INFERENCE_PRICES,
   inferencePrices,
@@ -20,4 +23,4 @@ export {
   type InferenceCostInput,
   type TokenPrices,
 } from "./prices";
-export { countTextTokens, GPT4O_IMAGE_TOKENS, GPT4O_MINI_IMAGE_TOKENS, imageTokens, type ImageTokenRule } from "./tokens";
+export { countTextTokens, GPT4O_IMAGE_TOKENS, imageTokens, type ImageTokenRule } from "./tokens";

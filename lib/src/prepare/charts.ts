@@ -1,4 +1,4 @@
-/** Plotly figure specs (plain data + layout objects); rendering lives in display.ts and the reports. */
+/** Plotly figure specs (plain data + layout objects); rendering lives in core/display.ts. */
 import type { Splits } from "./split";
 import type { Scale } from "../core/scale";
 import { SPLIT_NAMES } from "../core/types";

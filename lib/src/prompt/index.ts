@@ -1,5 +1,5 @@
 /** The task prompt and the reply: one wording for training and inference, one strict score parser, one rule for where a score is written. */
-export { assistantTarget, IMAGE_FILE_NAME_PATTERN, PROMPT_VERSION, promptHash, roundScore, systemPrompt, userPrompt, type ScoreReply } from "./prompts";
+export { assistantTarget, PROMPT_VERSION, promptHash, roundScore, systemPrompt, userPrompt, type ScoreReply } from "./prompts";
 export { promptMessages, type ImageDetail, type OpenAIChatMessage, type OpenAIImagePart, type OpenAITextPart } from "./messages";
 export { parseScoreText, splitReasons, type ScoreTextFailure, type ScoreTextResult } from "./score-text";
-export { endsAtScorePosition, SCORE_LABEL, scoreOffset } from "./score-position";
+export { scoreOffset } from "./score-position";

@@ -8,7 +8,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { DEFAULT_SCALE, type Scale } from "../../core/scale";
 import { kindOfType, ModelFactory, type ScoreModel } from "../../models";
-import { promptHash, PROMPT_VERSION } from "../../prompt";
+import { promptHash, PROMPT_VERSION } from "../../prompt/prompts";
 import { estimateRunCost } from "../cost";
 import { itemKey, newRunId, readPredictions, readRunInfo, writeRunInfo, writeRunMetrics, type RunInfo, type RunModelInfo } from "../run-folder";
 import { computeRunMetrics } from "../run-metrics";

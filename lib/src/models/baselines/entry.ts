@@ -1,6 +1,7 @@
 /** The baseline model types, `mean` and `image-stats`: offline, no key, no weights, no settings needed. */
 import { z } from "zod";
-import type { ModelType } from "../model-type";
+import type { ModelContext, ModelType } from "../model-type";
+import type { ScoreModel } from "../types";
 import { ImageStatsBaseline } from "./image-stats";
 import { MeanBaseline } from "./mean";
 
@@ -9,20 +10,19 @@ export type MeanEntry = z.infer<typeof MeanEntry>;
 export const ImageStatsEntry = z.object({ type: z.literal("image-stats"), lambda: z.number().positive().optional(), description: z.string().optional() }).strict();
 export type ImageStatsEntry = z.infer<typeof ImageStatsEntry>;
 
-export const MEAN_TYPE: ModelType<MeanEntry> = {
-  type: "mean",
-  kind: "baseline",
-  schema: MeanEntry,
-  defaultConcurrency: 1,
-  builtin: { type: "mean", description: "constant baseline: the training mean" },
-  create: (_e, ctx) => MeanBaseline.fromDataDir({ name: ctx.name, dataDir: ctx.dataDir, scale: ctx.scale }),
-};
+/** A baseline type: one request at a time, and built in (a config that does not list it still has it). */
+function baselineType<E extends { type: string; description?: string }>(
+  schema: z.ZodType<E, z.ZodTypeDef, unknown>,
+  builtin: E,
+  create: (entry: E, ctx: ModelContext) => Promise<ScoreModel>,
+): ModelType<E> {
+  return { type: builtin.type, kind: "baseline", schema, defaultConcurrency: 1, builtin, create };
+}
 
-export const IMAGE_STATS_TYPE: ModelType<ImageStatsEntry> = {
-  type: "image-stats",
-  kind: "baseline",
-  schema: ImageStatsEntry,
-  defaultConcurrency: 1,
-  builtin: { type: "image-stats", description: "ridge regression on image statistics" },
-  create: (e, ctx) => ImageStatsBaseline.fromDataDir({ name: ctx.name, dataDir: ctx.dataDir, scale: ctx.scale, lambda: e.lambda }),
-};
+export const MEAN_TYPE = baselineType(MeanEntry, { type: "mean", description: "constant baseline: the training mean" }, (_e, ctx) =>
+  MeanBaseline.fromDataDir({ name: ctx.name, dataDir: ctx.dataDir, scale: ctx.scale }),
+);
+
+export const IMAGE_STATS_TYPE = baselineType(ImageStatsEntry, { type: "image-stats", description: "ridge regression on image statistics" }, (e, ctx) =>
+  ImageStatsBaseline.fromDataDir({ name: ctx.name, dataDir: ctx.dataDir, scale: ctx.scale, lambda: e.lambda }),
+);

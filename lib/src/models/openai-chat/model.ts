@@ -132,7 +132,7 @@ export class OpenAIChatModel implements ScoreModel {
   private format: ResponseFormatMode;
   private logprobsOn: boolean;
   private readonly fallbacks: string[] = [];
-  /** The SDK client with its key, error-body capture and retry-after cap (openai-client.ts). */
+  /** The SDK client with its key, error-body capture and retry-after cap (openai/client.ts). */
   private readonly handle: OpenAIClientHandle;
   /** How `handle` was made, with the key resolved (for clientFor). */
   private readonly clientOptions: OpenAIClientOptions;

@@ -9,7 +9,7 @@
  * config.json's `transformers.js_config.use_external_data_format` says so).
  *
  * - Loaded once by `load()`, reused by every `predict()`; calls are serialised (one generation at a time).
- * - The prompt is the fine-tuning prompt (qwen-data.ts): the system prompt, then a user turn with the image
+ * - The prompt is the fine-tuning prompt (prepare/qwen-data.ts): the system prompt, then a user turn with the image
  *   followed directly by the user prompt (`<image>` + text in LLaMA-Factory's sharegpt files).
  * - Greedy decoding (`do_sample: false`, no repetition penalty): the same image gives the same reply.
  * - Images are resized here (`qwen2vlImageSize`, Qwen's smart_resize: sides multiples of 28, at most

@@ -3,7 +3,7 @@
  *
  * Every problem in the input is collected (with file, sheet, row and column) instead of stopping at the
  * first; `loadGroundTruthOrThrow` turns them into one InputError. Image files on disk are NOT checked
- * here (see images.ts); this module only normalises the paths as written.
+ * here (see prepare/images.ts); this module only normalises the paths as written.
  */
 import { readFile } from "node:fs/promises";
 import * as path from "node:path";

@@ -11,7 +11,7 @@
  *           no line at all, become failed answers carrying the provider's error. Answers are stored in
  *           the response cache like direct ones.
  *
- * The runner (run.ts) turns answers into prediction records priced at Batch rates. Only models with a
+ * The runner (compare/run/) turns answers into prediction records priced at Batch rates. Only models with a
  * Batch ability (`model.batch`: the chat models) that is available (not Azure OpenAI, whose batch
  * deployments route on their own) and whose model has an OpenAI price (base or `ft:`) take this path;
  * other servers (vLLM, Ollama: no Batch API), local models and baselines are asked directly in the same run.
