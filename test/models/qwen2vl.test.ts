@@ -4,6 +4,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { prepareImage } from "../../lib/src/core/image";
+import { displayPath } from "../../lib/src/core/project-path";
 import { LocalQwen2VLModel, digitTreeProbabilities, missingQwen2VLFiles, qwen2vlImageSize } from "../../lib/src/models/qwen2vl";
 import { ModelUnavailableError } from "../../lib/src/core/errors";
 import { type Prediction } from "../../lib/src/models/types";
@@ -145,9 +146,10 @@ test("an aborted signal gives an error prediction without running the model", as
   assert.match(p.error!, /aborted/);
 });
 
-test("describe() records the settings, with the folder as given", () => {
+test("describe() records the settings, with the folder written relative (no absolute path in run folders)", () => {
   const d = model.describe();
-  assert.equal(d.dir, dir);
+  assert.equal(d.dir, displayPath(dir));
+  assert.ok(!path.isAbsolute(String(d.dir)));
   assert.equal(d.dtype, "fp32");
   assert.equal(d.device, "cpu");
   assert.equal(d.maxPixels, TINY_QWEN2VL.maxPixels);

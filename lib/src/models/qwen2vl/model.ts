@@ -41,6 +41,7 @@ import { parseScoreText } from "../../prompt/score-text";
 import type { Prediction, PredictOptions, ScoreModel, TokenUsage } from "../types";
 import { missingQwen2VLFiles, normaliseDtype } from "./files";
 import { qwen2vlImageSize } from "./image-size";
+import { displayPath } from "../../core/project-path";
 import { QWEN2VL_DEFAULTS, QWEN2VL_DIR_FLAG, type LocalQwen2VLOptions } from "./options";
 import { digitTreeProbabilities, logitsRow, scoreTrie, stepLogits, type StepLogits } from "./probabilities";
 import { loadRuntime, type Runtime, type TfTensor } from "./runtime";
@@ -112,12 +113,12 @@ export class LocalQwen2VLModel implements ScoreModel {
     } catch {
       isDir = false;
     }
-    if (!isDir) throw new ModelUnavailableError(name, `Qwen2-VL folder not found: ${opts.dir} (${fix})`);
+    if (!isDir) throw new ModelUnavailableError(name, `Qwen2-VL folder not found: ${displayPath(abs)} (${fix})`);
     const missing = await missingQwen2VLFiles(abs, dtypes);
     if (missing.length > 0) {
       throw new ModelUnavailableError(
         name,
-        `the Qwen2-VL folder ${opts.dir} lacks ${missing.length} file${missing.length === 1 ? "" : "s"}: ${missing.join(", ")} (${fix})`,
+        `the Qwen2-VL folder ${displayPath(abs)} lacks ${missing.length} file${missing.length === 1 ? "" : "s"}: ${missing.join(", ")} (${fix})`,
       );
     }
 
@@ -163,7 +164,7 @@ export class LocalQwen2VLModel implements ScoreModel {
     const distinct = new Set(Object.values(this.dtypes));
     return {
       type: "qwen2vl-local",
-      dir: this.opts.dir,
+      dir: displayPath(this.opts.dir),
       dtype: distinct.size === 1 ? [...distinct][0] : { ...this.dtypes },
       device: this.opts.device ?? QWEN2VL_DEFAULTS.device,
       maxPixels: this.resize.maxPixels,
