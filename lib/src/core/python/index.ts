@@ -13,6 +13,8 @@ import {
 
 export { PIP_CACHE_DIR, pipInstall, pipRetryArgs } from "./pip";
 export { findPython, MIN_PYTHON, pythonInfo, pythonProcessEnv, PythonEnvError, removeStamp, VENV_DIR, venvLayout, type PythonInfo, type Stamp } from "./venv";
+// For parts that run their own tools (lib/src/jupyter): spawning, the root-only apt fallback.
+export { aptInstall, isRoot, runSync, tail } from "./venv";
 
 export type PythonPart = "jupyter" | "train";
 
