@@ -5,4 +5,5 @@
 export { ensureJupyter, type EnsureJupyterOptions, type Jupyter } from "./ensure";
 export { executeNotebook, standaloneHtmlArgs, TEMPLATES_DIR, type ExecuteOptions, type NotebookRun } from "./execute";
 export { listNotebooks, runNotebooks, type RunNotebooksOptions } from "./notebook-runner";
+export { runLabCommand, startLab, type Lab, type LabOptions } from "./lab";
 export { jupyterDirs, jupyterEnv, JUPYTER_DIR } from "./dirs";
