@@ -13,8 +13,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { findChromium, launchChromium } from "../../lib/src/analyze/png";
-import { ensureJupyter, type Jupyter } from "../../lib/src/jupyter/ensure";
+import type { Jupyter } from "../../lib/src/jupyter/ensure";
 import { startLab } from "../../lib/src/jupyter/lab";
+import { repositoryJupyter } from "../helpers/jupyter";
 import { tempDir } from "../helpers/tmp";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -23,9 +24,7 @@ const chromium = findChromium();
 let jupyter: Jupyter;
 
 before(() => {
-  const log: string[] = [];
-  jupyter = ensureJupyter(root, { log: (l) => log.push(l) });
-  if (jupyter.installed) console.log(log.join("\n"));
+  jupyter = repositoryJupyter(root);
 });
 
 /** What runs inside the page (window.jupyterapp: LabApp.expose_app_in_browser). */

@@ -12,9 +12,10 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { findChromium, launchChromium } from "../../lib/src/analyze/png";
 import { standaloneProblems } from "../../lib/src/core/standalone-html";
-import { ensureJupyter, type Jupyter } from "../../lib/src/jupyter/ensure";
+import type { Jupyter } from "../../lib/src/jupyter/ensure";
 import { executeNotebook } from "../../lib/src/jupyter/execute";
 import { listNotebooks } from "../../lib/src/jupyter/notebook-runner";
+import { repositoryJupyter } from "../helpers/jupyter";
 import { tempDir } from "../helpers/tmp";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -26,9 +27,7 @@ const chromium = findChromium();
 let jupyter: Jupyter;
 
 before(() => {
-  const log: string[] = [];
-  jupyter = ensureJupyter(root, { log: (l) => log.push(l) });
-  if (jupyter.installed) console.log(log.join("\n"));
+  jupyter = repositoryJupyter(root);
 });
 
 interface Output {
