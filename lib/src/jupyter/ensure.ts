@@ -11,7 +11,6 @@
  * Never `pip install --user`, never a write to HOME, /usr (except 2/4's apt as root) or another project.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { displayPath } from "../core/project-path";
 import { aptInstall, ensurePythonPart, isRoot, pythonInfo, PythonEnvError, runSync, VENV_DIR, venvLayout } from "../core/python";
 import { jupyterDirs, jupyterEnv, makeJupyterDirs } from "./dirs";
 import { installTslabKernel, kernelJsonPath, kernelStartsTslab, tslabBinary } from "./kernel";
@@ -62,7 +61,7 @@ export function ensureJupyter(root: string, opts: EnsureJupyterOptions = {}): Ju
     for (const py of systemJupyterPythons(env)) {
       const found = trySystem(root, py, env, log);
       if (found) return found;
-      tried.push(`the Jupyter of ${displayPath(py)}: did not pass the smoke test (ignored, left as it is)`);
+      tried.push(`the Jupyter of ${py}: did not pass the smoke test (ignored, left as it is)`);
     }
   }
   const noVenv = venvError.code === "no-python" || venvError.code === "no-ensurepip" || venvError.code === "venv-failed";
@@ -126,9 +125,10 @@ function trySystem(root: string, python: string, venvEnv: NodeJS.ProcessEnv, log
   const smoke = smokeTest(root, python, env);
   if (!smoke.ok) return null;
   const hasLab = runSync(python, ["-m", "jupyterlab", "--version"], { env, timeout: 30_000 }).status === 0;
-  log(`using the Jupyter of ${displayPath(python)}: it passed the smoke test (${smoke.seconds.toFixed(1)} s)`);
-  return { kind: "system", root, python, env, hasLab, installed: true, describe: `${displayPath(python)} (already on this machine; smoke test passed)` };
+  log(`using the Jupyter of ${python}: it passed the smoke test (${smoke.seconds.toFixed(1)} s)`);
+  return { kind: "system", root, python, env, hasLab, installed: true, describe: `${python} (already on this machine; smoke test passed)` };
 }
 
+// A system interpreter is named as it is (/usr/bin/python3): it is no path of the user's or the project's.
 const withoutFix = (e: PythonEnvError) => e.message.split("\nFix: ")[0];
 const indent = (s: string) => s.split("\n").join("\n    ");
