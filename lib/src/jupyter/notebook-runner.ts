@@ -34,7 +34,7 @@ export function runNotebooks(opts: RunNotebooksOptions): NotebookRun[] {
   for (const nb of opts.only ?? listNotebooks(opts.root)) {
     log(`executing notebooks/${nb} …`);
     const r = executeNotebook(j, path.join(opts.root, "notebooks", nb), { outDir, cellTimeout: opts.cellTimeout, env: opts.env });
-    log(`  done in ${r.seconds.toFixed(1)} s → ${path.relative(opts.root, r.executed)}, ${path.relative(opts.root, r.html)}`);
+    log(`  done in ${r.seconds.toFixed(1)}s → ${path.relative(opts.root, r.executed)}, ${path.relative(opts.root, r.html)}`);
     runs.push(r);
   }
   return runs;
