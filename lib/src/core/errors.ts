@@ -30,6 +30,9 @@ export interface Problem extends ProblemLocation {
   message: string;
 }
 
+/** A value read from the user's input, or the problem with it (its kind and message; the caller adds where). */
+export type Checked<T> = { ok: true; value: T } | { ok: false; kind: ProblemKind; message: string };
+
 export function formatLocation(p: ProblemLocation): string {
   const parts = [p.file];
   if (p.sheet) parts.push(`sheet "${p.sheet}"`);

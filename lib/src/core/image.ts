@@ -2,13 +2,18 @@
  * The one image preparation every step shares (fine-tuning files, model requests, caches):
  * EXIF orientation applied, alpha flattened on white, sRGB, longest side capped, JPEG quality 85.
  * The sha256 of the prepared bytes identifies an image's content everywhere downstream. Also: finding
- * the file a ground-truth path names under an images folder, without leaving that folder.
+ * the file a ground-truth (or votes) path names under an images folder, without leaving that folder:
+ * `normaliseImagePath` (the path as written), `findImageFile` (the file on disk, links included).
  */
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
+import type { Checked, ProblemKind } from "./errors";
 import type { PreparedImage } from "./types";
+
+/** Formats sharp decodes here and the OpenAI/Qwen pipelines accept after conversion to JPEG. */
+export const SUPPORTED_IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".avif"];
 
 export const DEFAULT_IMAGE_MAX_SIDE = 768;
 export const DEFAULT_JPEG_QUALITY = 85;
@@ -60,4 +65,67 @@ export async function locateImage(imagesDir: string, image: string): Promise<str
     if (full && (await fs.stat(full).then((st) => st.isFile(), () => false))) return candidate;
   }
   return null;
+}
+
+/**
+ * Normalise an image path as written by the user:
+ * - absolute paths (`C:\data\imgs\12.jpg`, `\\server\share\12.jpg`, `/home/x/12.jpg`, `~/x/12.jpg`,
+ *   `file:///…`) are reduced to the file name (the images folder is given separately);
+ * - relative paths keep their folders, with `\` turned into `/` and `.`/`..` segments resolved;
+ *   one that leaves the images folder (`../x.jpg`) is a path-escape problem.
+ */
+export function normaliseImagePath(raw: string): Checked<string> {
+  let p = raw.trim().replace(/^(["'])(.*)\1$/, "$2").trim();
+  if (p === "") return { ok: false, kind: "empty-image", message: "the image is empty" };
+  if (/^file:\/\//i.test(p)) {
+    try {
+      p = decodeURIComponent(p.replace(/^file:\/\/[^/]*/i, ""));
+    } catch {
+      p = p.replace(/^file:\/\/[^/]*/i, "");
+    }
+  }
+  const absolute = /^[A-Za-z]:[\\/]/.test(p) || /^[\\/]/.test(p) || /^~[\\/]/.test(p);
+  if (absolute) {
+    const name = p.split(/[\\/]+/).filter((s) => s !== "" && s !== "." && s !== "..").pop();
+    if (!name || /^[A-Za-z]:$/.test(name) || name === "~") {
+      return { ok: false, kind: "empty-image", message: `image path "${raw.trim()}" names no file` };
+    }
+    return { ok: true, value: name };
+  }
+  const norm = path.posix.normalize(p.replace(/\\/g, "/"));
+  if (norm === ".." || norm.startsWith("../")) {
+    return {
+      ok: false,
+      kind: "path-escape",
+      message: `image path "${raw.trim()}" leads outside the images folder; give it relative to the images folder`,
+    };
+  }
+  if (norm === "." || norm.endsWith("/")) {
+    return { ok: false, kind: "empty-image", message: `image path "${raw.trim()}" names a folder, not a file` };
+  }
+  return { ok: true, value: norm.replace(/^\.\//, "") };
+}
+
+/**
+ * The file an (already normalised) image path names under the images folder, relative to it — or why
+ * there is none: the path leaves the folder, the format is not supported, no such file, or a symbolic link
+ * inside the folder leads outside it. Messages name the image and the folder as given.
+ */
+export async function findImageFile(
+  imagesDir: string,
+  image: string,
+): Promise<{ ok: true; file: string } | { ok: false; kind: ProblemKind & ("path-escape" | "unsupported-image-format" | "missing-image"); message: string }> {
+  const full = resolveImagePath(imagesDir, image);
+  if (!full) return { ok: false, kind: "path-escape", message: `image path "${image}" points outside the images folder ${imagesDir}` };
+  const ext = path.extname(full).toLowerCase();
+  if (!SUPPORTED_IMAGE_EXTENSIONS.includes(ext)) {
+    return { ok: false, kind: "unsupported-image-format", message: `"${image}" has format "${ext || "(none)"}"; supported: ${SUPPORTED_IMAGE_EXTENSIONS.join(" ")}` };
+  }
+  const file = await locateImage(imagesDir, image);
+  if (!file) return { ok: false, kind: "missing-image", message: `image "${image}" not found in ${imagesDir}` };
+  const [realRoot, realFile] = await Promise.all([fs.realpath(imagesDir), fs.realpath(path.join(imagesDir, file))]);
+  if (!realFile.startsWith(realRoot + path.sep)) {
+    return { ok: false, kind: "path-escape", message: `image "${image}" is a link to a file outside the images folder ${imagesDir}` };
+  }
+  return { ok: true, file };
 }
