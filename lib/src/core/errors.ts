@@ -23,7 +23,15 @@ export type ProblemKind =
   | "unsupported-image-format"
   | "path-escape"
   | "invalid-json"
-  | "invalid-option";
+  | "invalid-option"
+  // pairwise votes (pairwise/votes/)
+  | "self-comparison"
+  | "empty-winner"
+  | "invalid-winner"
+  | "ambiguous-winner"
+  | "empty-question"
+  | "mixed-questions"
+  | "unknown-question";
 
 export interface Problem extends ProblemLocation {
   kind: ProblemKind;
