@@ -129,3 +129,30 @@ export async function findImageFile(
   }
   return { ok: true, file };
 }
+
+/**
+ * Every image file under the folder (sub-folders included), relative to it with "/" separators, in name
+ * order: supported formats only; hidden files and folders (".staging-…") and links leading outside the
+ * folder are left out.
+ */
+export async function listImageFiles(imagesDir: string): Promise<string[]> {
+  const root = await fs.realpath(imagesDir);
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await fs.readdir(path.join(imagesDir, rel), { withFileTypes: true });
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue;
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(child);
+      else if (SUPPORTED_IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) {
+        if (e.isFile()) out.push(child);
+        else if (e.isSymbolicLink()) {
+          const real = await fs.realpath(path.join(imagesDir, child)).catch(() => null);
+          if (real && real.startsWith(root + path.sep) && (await fs.stat(real)).isFile()) out.push(child);
+        }
+      }
+    }
+  };
+  await walk("");
+  return out.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+}
