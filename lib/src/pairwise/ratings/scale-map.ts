@@ -94,7 +94,7 @@ function buildMap(values: ArrayLike<number>, rule: ScaleRule, scale: Scale): { f
   const { min, max } = scale;
   const width = max - min;
   const clip = (s: number) => Math.min(max, Math.max(min, s));
-  const fmt = (x: number) => Number(x.toPrecision(6)).toString();
+  const fmt = (x: number) => (Math.abs(x) < 1e-9 ? "0" : Number(x.toPrecision(6)).toString());
   const sorted = finiteSorted(values);
   switch (rule.kind) {
     case "linear": {
