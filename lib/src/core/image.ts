@@ -106,28 +106,43 @@ export function normaliseImagePath(raw: string): Checked<string> {
   return { ok: true, value: norm.replace(/^\.\//, "") };
 }
 
+export type FoundImage = { ok: true; file: string } | { ok: false; kind: ProblemKind & ("path-escape" | "unsupported-image-format" | "missing-image"); message: string };
+
 /**
  * The file an (already normalised) image path names under the images folder, relative to it — or why
  * there is none: the path leaves the folder, the format is not supported, no such file, or a symbolic link
  * inside the folder leads outside it. Messages name the image and the folder as given.
  */
-export async function findImageFile(
-  imagesDir: string,
-  image: string,
-): Promise<{ ok: true; file: string } | { ok: false; kind: ProblemKind & ("path-escape" | "unsupported-image-format" | "missing-image"); message: string }> {
-  const full = resolveImagePath(imagesDir, image);
-  if (!full) return { ok: false, kind: "path-escape", message: `image path "${image}" points outside the images folder ${imagesDir}` };
-  const ext = path.extname(full).toLowerCase();
-  if (!SUPPORTED_IMAGE_EXTENSIONS.includes(ext)) {
-    return { ok: false, kind: "unsupported-image-format", message: `"${image}" has format "${ext || "(none)"}"; supported: ${SUPPORTED_IMAGE_EXTENSIONS.join(" ")}` };
-  }
-  const file = await locateImage(imagesDir, image);
-  if (!file) return { ok: false, kind: "missing-image", message: `image "${image}" not found in ${imagesDir}` };
-  const [realRoot, realFile] = await Promise.all([fs.realpath(imagesDir), fs.realpath(path.join(imagesDir, file))]);
-  if (!realFile.startsWith(realRoot + path.sep)) {
-    return { ok: false, kind: "path-escape", message: `image "${image}" is a link to a file outside the images folder ${imagesDir}` };
-  }
-  return { ok: true, file };
+export async function findImageFile(imagesDir: string, image: string): Promise<FoundImage> {
+  return imageFinder(imagesDir)(image);
+}
+
+/** `findImageFile` for many images of one folder: the folder's real path is looked up once. */
+export function imageFinder(imagesDir: string): (image: string) => Promise<FoundImage> {
+  let realRoot: Promise<string> | undefined;
+  return async (image) => {
+    const full = resolveImagePath(imagesDir, image);
+    if (!full) return { ok: false, kind: "path-escape", message: `image path "${image}" points outside the images folder ${imagesDir}` };
+    const ext = path.extname(full).toLowerCase();
+    if (!SUPPORTED_IMAGE_EXTENSIONS.includes(ext)) {
+      return { ok: false, kind: "unsupported-image-format", message: `"${image}" has format "${ext || "(none)"}"; supported: ${SUPPORTED_IMAGE_EXTENSIONS.join(" ")}` };
+    }
+    const file = await locateImage(imagesDir, image);
+    if (!file) return { ok: false, kind: "missing-image", message: `image "${image}" not found in ${imagesDir}` };
+    realRoot ??= fs.realpath(imagesDir);
+    const [root, realFile] = await Promise.all([realRoot, fs.realpath(path.join(imagesDir, file))]);
+    if (!realFile.startsWith(root + path.sep)) {
+      return { ok: false, kind: "path-escape", message: `image "${image}" is a link to a file outside the images folder ${imagesDir}` };
+    }
+    return { ok: true, file };
+  };
+}
+
+const FILE_NAME_ORDER = new Intl.Collator("en", { numeric: true });
+
+/** File names in the order people expect: "img_2" before "img_10" (one collator; localeCompare per call is slow). */
+export function byFileName(a: string, b: string): number {
+  return FILE_NAME_ORDER.compare(a, b);
 }
 
 /**
@@ -154,5 +169,5 @@ export async function listImageFiles(imagesDir: string): Promise<string[]> {
     }
   };
   await walk("");
-  return out.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  return out.sort(byFileName);
 }

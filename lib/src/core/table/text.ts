@@ -45,7 +45,7 @@ export function decodeText(buf: Buffer, notes: string[]): string {
 async function isUtf8(file: string): Promise<boolean> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) decoder.decode(chunk as Buffer, { stream: true });
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 16 })) decoder.decode(chunk as Buffer, { stream: true });
     decoder.decode();
     return true;
   } catch (e) {
@@ -67,7 +67,7 @@ export async function* decodeFileChunks(file: string, notes: string[]): AsyncGen
   const encoding: TextEncoding = bom?.encoding ?? ((await isUtf8(file)) ? "utf-8" : "windows-1252");
   noteFor(encoding, notes);
   const decoder = new TextDecoder(encoding);
-  for await (const chunk of createReadStream(file, { start: bom?.length ?? 0, highWaterMark: 1 << 20 })) {
+  for await (const chunk of createReadStream(file, { start: bom?.length ?? 0, highWaterMark: 1 << 16 })) {
     const text = decoder.decode(chunk as Buffer, { stream: true });
     if (text) yield text;
   }

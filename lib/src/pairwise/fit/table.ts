@@ -2,6 +2,7 @@
  * The per-image scores table of a fit — the one owner of its columns, shared by scores.csv, scores.xlsx
  * and scores.json — and the ground-truth rows that `prepare` reads.
  */
+import { byFileName } from "../../core/image";
 import type { MappedScores } from "../ratings/scale-map";
 import { mappedOf, type RatingFit, type RatingModel } from "./ratings";
 
@@ -64,7 +65,7 @@ function mappedCells(prefix: string, m: MappedScores, i: number): ScoreRow {
 
 /** One row per image, sorted by image name (numbers in names in numeric order). */
 export function scoreRows(fit: RatingFit): ScoreRow[] {
-  const order = fit.images.map((_, i) => i).sort((a, b) => fit.images[a]!.localeCompare(fit.images[b]!, "en", { numeric: true }));
+  const order = fit.images.map((_, i) => i).sort((a, b) => byFileName(fit.images[a]!, fit.images[b]!));
   const { wins, losses, ties } = fit.totals;
   return order.map((i) => {
     const row: ScoreRow = { image: fit.images[i]!, n_votes: wins[i]! + losses[i]! + ties[i]!, wins: wins[i]!, losses: losses[i]!, ties: ties[i]! };
@@ -105,5 +106,5 @@ export function groundTruthRows(fit: RatingFit, model: RatingModel): ScoreRow[] 
       source: `${model} (${m.rule.kind})`,
     }))
     .filter((r) => r.safety_score !== null)
-    .sort((a, b) => a.image.localeCompare(b.image, "en", { numeric: true }));
+    .sort((a, b) => byFileName(a.image, b.image));
 }

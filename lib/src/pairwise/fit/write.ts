@@ -92,15 +92,24 @@ function csvText(rows: ScoreRow[], columns: string[]): string {
   return stringify(rows, { header: true, columns, cast: { number: (x) => String(Number.isInteger(x) ? x : Number(x.toFixed(6))) } });
 }
 
-async function workbook(fit: RatingFit, rows: ScoreRow[], models: Record<string, Record<string, unknown>>, provenance: FitProvenance): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
+/**
+ * scores.xlsx through exceljs's streaming writer: rows are committed as they are added, so a fit of
+ * 100,000 images does not hold the whole workbook in memory.
+ */
+async function writeWorkbook(file: string, fit: RatingFit, rows: ScoreRow[], models: Record<string, Record<string, unknown>>, provenance: FitProvenance): Promise<void> {
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: file, useStyles: true, useSharedStrings: false });
   wb.creator = "streetsafe pairwise fit";
   const columns = scoreColumns(fit);
-  const sheet = wb.addWorksheet("scores");
-  sheet.columns = columns.map((c) => ({ header: c.name, key: c.name, width: c.name === "image" ? 28 : Math.max(10, c.name.length + 2), ...(c.name === "image" || /^(n_votes|wins|losses|ties)$/.test(c.name) ? {} : { style: { numFmt: "0.000" } }) }));
-  for (const r of rows) sheet.addRow(r);
+  const sheet = wb.addWorksheet("scores", { views: [{ state: "frozen", ySplit: 1, xSplit: 1 }] });
+  sheet.columns = columns.map((c) => ({
+    header: c.name,
+    key: c.name,
+    width: c.name === "image" ? 28 : Math.max(10, c.name.length + 2),
+    ...(c.name === "image" || /^(n_votes|wins|losses|ties)$/.test(c.name) ? {} : { style: { numFmt: "0.000" } }),
+  }));
   sheet.getRow(1).font = { bold: true };
-  sheet.views = [{ state: "frozen", ySplit: 1, xSplit: 1 }];
+  for (const r of rows) sheet.addRow(r).commit();
+  sheet.commit();
 
   const info = wb.addWorksheet("models");
   info.columns = [
@@ -108,21 +117,23 @@ async function workbook(fit: RatingFit, rows: ScoreRow[], models: Record<string,
     { header: "setting", key: "setting", width: 28 },
     { header: "value", key: "value", width: 110 },
   ];
-  for (const [model, rec] of Object.entries(models)) {
-    for (const [key, value] of Object.entries(rec)) info.addRow({ model, setting: key, value: typeof value === "object" && value !== null ? JSON.stringify(value) : value });
-  }
   info.getRow(1).font = { bold: true };
+  for (const [model, rec] of Object.entries(models)) {
+    for (const [key, value] of Object.entries(rec)) info.addRow({ model, setting: key, value: typeof value === "object" && value !== null ? JSON.stringify(value) : value }).commit();
+  }
+  info.commit();
 
   const readme = wb.addWorksheet("README");
   readme.columns = [
     { header: "column", key: "name", width: 24 },
     { header: "meaning", key: "meaning", width: 100 },
   ];
-  readme.addRow({ name: "votes", meaning: `${provenance.votesFile} — ${fit.summary.votes} votes on ${fit.summary.images} images, ${fit.summary.pairs} distinct pairs` });
-  readme.addRow({ name: "intervals", meaning: `level ${fit.level}; each model's interval is in the models sheet` });
-  for (const c of columns) readme.addRow({ name: c.name, meaning: c.meaning });
   readme.getRow(1).font = { bold: true };
-  return Buffer.from(await wb.xlsx.writeBuffer());
+  readme.addRow({ name: "votes", meaning: `${provenance.votesFile} — ${fit.summary.votes} votes on ${fit.summary.images} images, ${fit.summary.pairs} distinct pairs` }).commit();
+  readme.addRow({ name: "intervals", meaning: `level ${fit.level}; each model's interval is in the models sheet` }).commit();
+  for (const c of columns) readme.addRow({ name: c.name, meaning: c.meaning }).commit();
+  readme.commit();
+  await wb.commit();
 }
 
 /** The scores.json document. */
@@ -163,7 +174,7 @@ export async function writeFitRun(outputDir: string, runId: string, fit: RatingF
     const models = modelRecords(fit);
     const columns = scoreColumns(fit).map((c) => c.name);
     await writeFile(await staged.path(`${runId}/${FIT_FILES.csv}`), csvText(rows, columns));
-    await writeFile(await staged.path(`${runId}/${FIT_FILES.xlsx}`), await workbook(fit, rows, models, provenance));
+    await writeWorkbook(await staged.path(`${runId}/${FIT_FILES.xlsx}`), fit, rows, models, provenance);
     await writeFile(await staged.path(`${runId}/${FIT_FILES.json}`), JSON.stringify(fitDocument(fit, votes, provenance, models, rows), null, 2) + "\n");
     if (provenance.groundTruthModel) {
       await writeFile(await staged.path(`${runId}/${FIT_FILES.groundTruth}`), csvText(groundTruthRows(fit, provenance.groundTruthModel), GROUND_TRUTH_COLUMNS));

@@ -14,7 +14,7 @@ import { createReadStream } from "node:fs";
 import path from "node:path";
 import pLimit from "p-limit";
 import { InputError, type Problem } from "../../core/errors";
-import { findImageFile } from "../../core/image";
+import { imageFinder } from "../../core/image";
 import { streamCsvFile } from "../../core/table/csv";
 import { headerTexts, isEmptyRow } from "../../core/table/rows";
 import { readInputFile, tableFormat, unreadableFileProblem, unsupportedFileProblem } from "../../core/table/source";
@@ -112,10 +112,11 @@ async function checkImages(read: VoteReadResult, imagesDir: string, file: string
   const found: (string | null)[] = new Array(votes.images.length).fill(null);
   const missing: { id: number; kind: Problem["kind"]; message: string }[] = [];
   const limit = pLimit(concurrency);
+  const find = imageFinder(imagesDir);
   await Promise.all(
     votes.images.map((name, id) =>
       limit(async () => {
-        const r = await findImageFile(imagesDir, name);
+        const r = await find(name);
         if (r.ok) found[id] = r.file;
         else missing.push({ id, kind: r.kind, message: r.message });
       }),

@@ -90,22 +90,36 @@ function shownText(t: string): string {
 
 type WinnerRead = { ok: true; outcome: Outcome } | { ok: false; kind: ProblemKind; message: string };
 
+/** Memoised string function: image names and winner words repeat across many rows. */
+function memo<T>(f: (s: string) => T): (s: string) => T {
+  const cache = new Map<string, T>();
+  return (s) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      v = f(s);
+      cache.set(s, v);
+    }
+    return v;
+  };
+}
+
 function readWinner(
   cell: Plain | undefined,
   leftRaw: string,
   rightRaw: string,
-  headers: { left: string; right: string },
+  sides: { left: string; right: string },
   numeric: VoteReadOptions["numericWinner"],
+  normalise: (s: string) => string,
 ): WinnerRead {
   const t = text(cell);
   if (t === "") return { ok: false, kind: "empty-winner", message: "the winner is empty" };
   // 1. by image name
   if (leftRaw !== "" && t === leftRaw && t !== rightRaw) return { ok: true, outcome: LEFT };
   if (rightRaw !== "" && t === rightRaw && t !== leftRaw) return { ok: true, outcome: RIGHT };
-  const w = normaliseHeader(t);
-  // 2. by the side's column header
-  if (w === normaliseHeader(headers.left)) return { ok: true, outcome: LEFT };
-  if (w === normaliseHeader(headers.right)) return { ok: true, outcome: RIGHT };
+  const w = normalise(t);
+  // 2. by the side's column header (normalised)
+  if (w === sides.left) return { ok: true, outcome: LEFT };
+  if (w === sides.right) return { ok: true, outcome: RIGHT };
   // 3. words
   if (LEFT_SET.has(w)) return { ok: true, outcome: LEFT };
   if (RIGHT_SET.has(w)) return { ok: true, outcome: RIGHT };
@@ -162,6 +176,10 @@ export class VoteReader {
   private headers: string[] = [];
   private headerRow = 1;
   private cols = { left: -1, right: -1, winner: -1, question: -1 };
+  private sides = { left: "", right: "" };
+  // image names and winner words repeat over many rows: each distinct text is checked once
+  private readonly imagePath = memo(normaliseImagePath);
+  private readonly word = memo(normaliseHeader);
   private ready = false;
   private rowsRead = 0;
   private skippedOtherQuestions = 0;
@@ -204,6 +222,7 @@ export class VoteReader {
       this.problems.push({ ...at, kind: "missing-column", message: `a question filter was given but the table has no question column (${QUESTION_COLUMNS.join(", ")})` });
     }
     this.ready = this.problems.length === 0;
+    if (this.ready) this.sides = { left: normaliseHeader(headers[this.cols.left]!), right: normaliseHeader(headers[this.cols.right]!) };
     return this.ready;
   }
 
@@ -220,15 +239,15 @@ export class VoteReader {
       }
       const key = q.toLowerCase();
       this.questionCounts.set(key, (this.questionCounts.get(key) ?? 0) + 1);
-      if (this.wanted && !this.wanted.has(normaliseHeader(q))) {
+      if (this.wanted && !this.wanted.has(this.word(q))) {
         this.skippedOtherQuestions++;
         return;
       }
     }
     const leftRaw = text(r.cells[cols.left]);
     const rightRaw = text(r.cells[cols.right]);
-    const li = normaliseImagePath(leftRaw);
-    const ri = normaliseImagePath(rightRaw);
+    const li = this.imagePath(leftRaw);
+    const ri = this.imagePath(rightRaw);
     let bad = false;
     if (!li.ok) {
       this.problems.push({ ...at, column: headers[cols.left], kind: li.kind, message: li.message.replace(/^the image/, "the left image") });
@@ -242,7 +261,7 @@ export class VoteReader {
       this.problems.push({ ...at, column: headers[cols.right], kind: "self-comparison", message: `image "${li.value}" is compared with itself` });
       bad = true;
     }
-    const w = readWinner(r.cells[cols.winner], leftRaw, rightRaw, { left: headers[cols.left]!, right: headers[cols.right]! }, this.opts.numericWinner);
+    const w = readWinner(r.cells[cols.winner], leftRaw, rightRaw, this.sides, this.opts.numericWinner, this.word);
     if (!w.ok) {
       this.problems.push({ ...at, column: headers[cols.winner], kind: w.kind, message: w.message });
       bad = true;
