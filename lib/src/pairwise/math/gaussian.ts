@@ -48,16 +48,23 @@ function erfSeries(z: number): number {
 
 /** e^(z²)·erfc(z)·√π for z ≥ 2: the continued fraction 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))). */
 function erfcScaledCf(z: number): number {
-  // f = z + a1/(z + a2/(z + …)) with a_k = k/2, by the modified Lentz method; result = 1/f.
+  return lentzReciprocal(z, 0.5, 500);
+}
+
+/**
+ * 1/(x + s/(x + 2s/(x + 3s/(x + …)))), the partial numerators a_k = k·s, by the modified Lentz method:
+ * s = 1/2 gives erfc's continued fraction, s = 1 the Mills ratio's.
+ */
+function lentzReciprocal(x: number, s: number, maxTerms: number): number {
   const tiny = 1e-300;
-  let f = z;
-  let c = z;
+  let f = x;
+  let c = x;
   let d = 0;
-  for (let k = 1; k < 500; k++) {
-    const a = k / 2;
-    d = z + a * d;
+  for (let k = 1; k < maxTerms; k++) {
+    const a = k * s;
+    d = x + a * d;
     if (Math.abs(d) < tiny) d = tiny;
-    c = z + a / c;
+    c = x + a / c;
     if (Math.abs(c) < tiny) c = tiny;
     d = 1 / d;
     const delta = c * d;
@@ -78,21 +85,7 @@ export function erfc(z: number): number {
 
 /** Mills ratio by its continued fraction R(x) = 1/(x + 1/(x + 2/(x + 3/(x + …)))), for x ≥ 2√2. */
 function millsCf(x: number): number {
-  const tiny = 1e-300;
-  let f = x;
-  let c = x;
-  let d = 0;
-  for (let k = 1; k < 1000; k++) {
-    d = x + k * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = x + k / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const delta = c * d;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  return 1 / f;
+  return lentzReciprocal(x, 1, 1000);
 }
 
 const TAIL = 2 * SQRT2;

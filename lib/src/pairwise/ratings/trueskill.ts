@@ -95,24 +95,24 @@ export function wWin(x: number): number {
  * w = v² + (b r − a)/(R(a) − r R(b)).
  */
 export function vDraw(t: number, e: number): number {
-  const s = Math.abs(t);
-  const a = s - e;
-  const b = s + e;
-  const r = Math.exp(-2 * s * e);
-  const den = millsRatio(a) - r * millsRatio(b);
-  const v = (r - 1) / den;
+  const { v } = drawTerms(t, e);
   return t < 0 ? -v : v;
 }
 
 export function wDraw(t: number, e: number): number {
+  const { v, a, b, r, den } = drawTerms(t, e);
+  const w = v * v + (b * r - a) / den;
+  return Math.min(Math.max(w, 0), 1);
+}
+
+/** The shared terms of vDraw and wDraw (for |t|; v before its sign). */
+function drawTerms(t: number, e: number): { v: number; a: number; b: number; r: number; den: number } {
   const s = Math.abs(t);
   const a = s - e;
   const b = s + e;
   const r = Math.exp(-2 * s * e);
   const den = millsRatio(a) - r * millsRatio(b);
-  const v = (r - 1) / den;
-  const w = v * v + (b * r - a) / den;
-  return Math.min(Math.max(w, 0), 1);
+  return { v: (r - 1) / den, a, b, r, den };
 }
 
 /**
