@@ -5,7 +5,7 @@
  *   npm run bench                                  # default cases (a few minutes on 2 cores)
  *   npm run bench -- --notebooks                   # also `npm start`'s notebook run (slow)
  *   npm run bench -- --qwen2vl-dir DIR [--qwen2vl-dtype q8] [--qwen2vl-images 5]   # a real Qwen2-VL export
- *   npm run bench -- --only compare,prepare        # a subset: compare, prepare, qwen2vl, notebooks, jupyter
+ *   npm run bench -- --only compare,prepare        # a subset: compare, prepare, qwen2vl, pairwise, notebooks, jupyter
  *
  * Everything runs offline: a loopback OpenAI-compatible server in a child process stands in for the API,
  * images are generated (bench/images.ts), work files live in a temp folder removed at the end (--keep).
@@ -16,6 +16,7 @@ import path from "node:path";
 import { benchCompare, benchJupyterSetup, benchNotebooks, benchPrepare, benchQwen, type BenchRow } from "./cases";
 import { prepare } from "../lib/src/prepare/run";
 import { generateImages, writeGroundTruth } from "./images";
+import { benchPairwise } from "./pairwise";
 
 const repo = path.resolve(__dirname, "..");
 
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
         await step("qwen2vl (export)", () => benchQwen({ work, imagesDir, names, count: flags.qwen2vlImages, dir: flags.qwen2vlDir, dtype }));
       }
     }
+    if (want("pairwise")) await step("pairwise (100,000 votes on 10,000 images)", () => benchPairwise({ work }));
     if (want("notebooks")) await step("notebooks (npm start)", () => benchNotebooks({ repo, work }));
     if (want("jupyter")) await step("jupyter (first setup)", () => benchJupyterSetup({ repo }));
 

@@ -7,6 +7,7 @@
  *   ss.models   (step 3)  every model behind one interface, made by name from the config
  *   ss.compare  (step 4)  every model on the same test images → a run folder
  *   ss.analyze  (step 5)  a run's charts, reports and takeaways
+ *   ss.pairwise           votes on pairs → ratings with uncertainty → 1–10; pair plans; pairwise evaluation
  *   ss.core · ss.prompt · ss.openai   errors, scale, images, display · the prompt and reply · the API parts
  *
  * `show` (notebook display) and `DEFAULT_SCALE` are also at the top level: every notebook uses them.
@@ -19,5 +20,6 @@ export * as finetune from "./finetune";
 export * as models from "./models";
 export * as compare from "./compare";
 export * as analyze from "./analyze";
+export * as pairwise from "./pairwise";
 export { show } from "./core/display";
 export { DEFAULT_SCALE, type Scale } from "./core/scale";

@@ -14,6 +14,11 @@ import {
   demoRatings,
   demoReasons,
   demoScoreRule,
+  demoVotes,
+  DEMO_EQUAL_BAND,
+  DEMO_VOTE_ROUNDS,
+  DEMO_VOTES_DESCRIPTION,
+  ensureDemoData,
   generateDemoData,
   renderSceneSvg,
   sampleCues,
@@ -71,6 +76,10 @@ test("generates images, workbook and README like user data", async () => {
   assert.equal(res.count, 12);
   assert.equal(res.imagesDir, path.join(outDir, "images"));
   assert.equal(res.groundTruthPath, path.join(outDir, "ground_truth.xlsx"));
+  assert.equal(res.votesPath, path.join(outDir, "votes.csv"));
+  const votes = fs.readFileSync(res.votesPath, "utf8").trim().split("\n");
+  assert.equal(votes[0], "left,right,winner,question");
+  assert.deepEqual(votes.slice(1), demoVotes(demoRatings(12, 42), 42).map((v) => [v.left, v.right, v.winner, v.question].join(",")));
   assert.deepEqual(progress, Array.from({ length: 12 }, (_, i) => i + 1));
 
   const images = fs.readdirSync(res.imagesDir).sort();
@@ -85,6 +94,8 @@ test("generates images, workbook and README like user data", async () => {
   assert.match(readme, /SYNTHETIC/);
   assert.match(readme, /seed 42/);
   assert.match(readme, /sd 0\.7/);
+  assert.match(readme, /votes\.csv/);
+  assert.match(readme, /Thurstone's Case V/);
   assert.ok(fs.existsSync(path.join(outDir, DEMO_MARKER_FILE)));
   assert.deepEqual(siblings(outDir), ["demo"], "no staging folder left behind");
 
@@ -126,6 +137,49 @@ test("same seed and count give identical data; another seed differs", async () =
   assert.equal((await sharp(path.join(a.imagesDir, "scene_001.jpg")).metadata()).width, 160);
   // the first images do not depend on how many are generated
   assert.deepEqual(demoRatings(5, 7), demoRatings(12, 7).slice(0, 5));
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("simulated votes: every scene once a round, a share of second raters, the documented Thurstone rule", () => {
+  const ratings = demoRatings(150, 42);
+  const votes = demoVotes(ratings, 42);
+  assert.deepEqual(votes, demoVotes(ratings, 42), "seeded");
+  const seconds = votes.length - DEMO_VOTE_ROUNDS * 75;
+  assert.ok(seconds > 100 && seconds < 200, `second raters on ${seconds} of 1500 pairs`);
+  const appearances = new Map<string, number>();
+  for (const v of votes) for (const img of [v.left, v.right]) appearances.set(img, (appearances.get(img) ?? 0) + 1);
+  assert.equal(appearances.size, 150);
+  assert.ok([...appearances.values()].every((n) => n >= DEMO_VOTE_ROUNDS), "each scene at least once a round");
+  assert.ok(votes.every((v) => v.left !== v.right && v.question === "safer"));
+  const equal = votes.filter((v) => v.winner === "equal").length / votes.length;
+  assert.ok(equal > 0.04 && equal < 0.15, `equal share ${equal}`);
+  // the outcome law: two scenes one point apart, many seeds. With d ~ N(1, 2·0.7²):
+  // P(the safer one named) = Φ((1 − 0.3)/0.99) = 0.760, P(equal) = Φ(1.3/0.99) − Φ(0.7/0.99) = 0.145
+  let safer = 0;
+  let eq = 0;
+  let n = 0;
+  for (let seed = 0; seed < 300; seed++) {
+    for (const v of demoVotes([{ image: "hi.jpg", ruleScore: 6 }, { image: "lo.jpg", ruleScore: 5 }], seed)) {
+      n++;
+      if (v.winner === "equal") eq++;
+      else if ((v.winner === "left" ? v.left : v.right) === "hi.jpg") safer++;
+    }
+  }
+  assert.ok(Math.abs(safer / n - 0.76) < 0.03, `P(safer named) ${safer / n}`);
+  assert.ok(Math.abs(eq / n - 0.145) < 0.025, `P(equal) ${eq / n}`);
+  assert.match(DEMO_VOTES_DESCRIPTION, new RegExp(`less than ${DEMO_EQUAL_BAND} points`));
+});
+
+test("ensureDemoData regenerates a demo folder made before the votes existed", async () => {
+  const root = tmpDir();
+  const outDir = path.join(root, "demo");
+  const first = await generateDemoData({ outDir, count: 12, size: 96 });
+  fs.rmSync(first.votesPath);
+  const again = await ensureDemoData({ outDir, count: 12, size: 96 });
+  assert.ok(fs.existsSync(again.votesPath));
+  const stamp = fs.statSync(path.join(outDir, "ground_truth.xlsx")).mtimeMs;
+  await ensureDemoData({ outDir, count: 12, size: 96 });
+  assert.equal(fs.statSync(path.join(outDir, "ground_truth.xlsx")).mtimeMs, stamp, "a complete folder is kept");
   fs.rmSync(root, { recursive: true, force: true });
 });
 

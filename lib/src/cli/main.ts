@@ -11,6 +11,7 @@ import * as finetune from "./commands/finetune";
 import * as predict from "./commands/predict";
 import * as analyze from "./commands/analyze";
 import * as compare from "./commands/compare";
+import * as pairwise from "./commands/pairwise";
 import * as lab from "./commands/lab";
 
 export function buildProgram(): Command {
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .description("Score street-view images for perceived safety, fine-tune models on human ratings, compare them honestly.")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const cmd of [demoData, prepare, finetune, predict, compare, analyze, notebooks, lab]) cmd.register(program);
+  for (const cmd of [demoData, prepare, finetune, predict, compare, analyze, pairwise, notebooks, lab]) cmd.register(program);
   return program;
 }
 

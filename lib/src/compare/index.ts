@@ -27,8 +27,12 @@ export {
 } from "./run-folder";
 export { computeRunMetrics } from "./run-metrics";
 export { estimateRunCost } from "./cost";
+export { newRunId } from "./run-folder";
 export {
+  averageRanks,
   bootstrapCI,
+  bootstrapIndices,
+  bootstrapSettings,
   CI_METRICS,
   compareModels,
   DEFAULT_BOOTSTRAP,
@@ -36,8 +40,14 @@ export {
   holmAdjust,
   metricCIs,
   pairedBootstrapDiff,
+  pearson,
+  percentileInterval,
   quadraticWeightedKappa,
+  quantile,
+  quantileSorted,
+  spearman,
   wilcoxonSignedRank,
+  type BootstrapOptions,
   type CIMetricName,
   type ErrorMetrics,
   type MetricCIs,

@@ -69,7 +69,8 @@ function sortedCopy(values: readonly number[]): Float64Array {
   return Float64Array.from(values).sort();
 }
 
-function quantileSorted(sorted: ArrayLike<number>, p: number): number {
+/** The p-quantile (type 7, as `quantile`) of values already sorted ascending. */
+export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
   const h = (sorted.length - 1) * p;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, sorted.length - 1);
@@ -379,7 +380,7 @@ export interface BootstrapOptions {
 
 export const DEFAULT_BOOTSTRAP = { iterations: 2000, seed: 42, level: 0.95 } as const;
 
-function bootstrapSettings(opts: BootstrapOptions): Required<BootstrapOptions> {
+export function bootstrapSettings(opts: BootstrapOptions): Required<BootstrapOptions> {
   const s = { ...DEFAULT_BOOTSTRAP, ...stripUndefined(opts) };
   if (!Number.isInteger(s.iterations) || s.iterations < 1) throw new RangeError(`iterations must be a positive integer, got ${s.iterations}`);
   if (!(s.level > 0 && s.level < 1)) throw new RangeError(`level must be in (0, 1), got ${s.level}`);
@@ -415,7 +416,7 @@ function pick(values: readonly number[], idx: readonly number[]): number[] {
  * correlation on data that is mostly constant) — an interval from a minority of resamples would be
  * biased and is better not printed.
  */
-function percentileInterval(values: readonly (number | null)[], level: number): [number, number] | null {
+export function percentileInterval(values: readonly (number | null)[], level: number): [number, number] | null {
   const ok = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
   if (ok.length === 0 || ok.length * 2 < values.length) return null;
   const alpha = (1 - level) / 2;

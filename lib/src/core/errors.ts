@@ -23,12 +23,23 @@ export type ProblemKind =
   | "unsupported-image-format"
   | "path-escape"
   | "invalid-json"
-  | "invalid-option";
+  | "invalid-option"
+  // pairwise votes (pairwise/votes/)
+  | "self-comparison"
+  | "empty-winner"
+  | "invalid-winner"
+  | "ambiguous-winner"
+  | "empty-question"
+  | "mixed-questions"
+  | "unknown-question";
 
 export interface Problem extends ProblemLocation {
   kind: ProblemKind;
   message: string;
 }
+
+/** A value read from the user's input, or the problem with it (its kind and message; the caller adds where). */
+export type Checked<T> = { ok: true; value: T } | { ok: false; kind: ProblemKind; message: string };
 
 export function formatLocation(p: ProblemLocation): string {
   const parts = [p.file];

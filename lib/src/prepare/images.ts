@@ -6,11 +6,10 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import pLimit from "p-limit";
 import type { Problem } from "../core/errors";
-import { locateImage, prepareImage, resolveImagePath, type ImageOptions } from "../core/image";
+import { findImageFile, prepareImage, type ImageOptions } from "../core/image";
 import type { GroundTruthItem, PreparedImage } from "../core/types";
 
-/** Formats sharp decodes here and the OpenAI/Qwen pipelines accept after conversion to JPEG. */
-export const SUPPORTED_IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".avif"];
+export { SUPPORTED_IMAGE_EXTENSIONS } from "../core/image";
 
 /** What the check learned about one image, without holding its bytes. */
 export interface ImageRecord {
@@ -69,25 +68,9 @@ async function checkOne(
 ): Promise<Problem | null> {
   const column = typeof opts.imageColumn === "function" ? opts.imageColumn(item) : opts.imageColumn;
   const at = { ...item.source, column: column ?? item.source.column };
-  const full = resolveImagePath(imagesDir, item.image);
-  if (!full) {
-    return { ...at, kind: "path-escape", message: `image path "${item.image}" points outside the images folder ${imagesDir}` };
-  }
-  const ext = path.extname(full).toLowerCase();
-  if (!SUPPORTED_IMAGE_EXTENSIONS.includes(ext)) {
-    return {
-      ...at,
-      kind: "unsupported-image-format",
-      message: `"${item.image}" has format "${ext || "(none)"}"; supported: ${SUPPORTED_IMAGE_EXTENSIONS.join(" ")}`,
-    };
-  }
-  const file = await locateImage(imagesDir, item.image);
-  if (!file) return { ...at, kind: "missing-image", message: `image "${item.image}" not found in ${imagesDir}` };
-  // A symbolic link inside the folder must not lead outside it either.
-  const [realRoot, realFile] = await Promise.all([fs.realpath(imagesDir), fs.realpath(path.join(imagesDir, file))]);
-  if (!realFile.startsWith(realRoot + path.sep)) {
-    return { ...at, kind: "path-escape", message: `image "${item.image}" is a link to a file outside the images folder ${imagesDir}` };
-  }
+  const found = await findImageFile(imagesDir, item.image);
+  if (!found.ok) return { ...at, kind: found.kind, message: found.message };
+  const file = found.file;
   const bytes = await fs.readFile(path.join(imagesDir, file));
   let prepared: PreparedImage;
   try {

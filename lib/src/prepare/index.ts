@@ -24,4 +24,4 @@ export {
   type FineTuneFilePaths,
   type PreparedSplit,
 } from "./outputs";
-export { DEMO_RULE_DESCRIPTION, demoScoreRule, ensureDemoData, generateDemoData, type DemoOptions, type DemoResult, type SceneCues } from "./demo";
+export { DEMO_RULE_DESCRIPTION, DEMO_VOTES_DESCRIPTION, demoScoreRule, demoVotes, ensureDemoData, generateDemoData, type DemoOptions, type DemoResult, type DemoVote, type SceneCues } from "./demo";

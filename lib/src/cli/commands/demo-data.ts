@@ -15,6 +15,6 @@ export function register(program: Command): void {
     .option("--seed <n>", "random seed", intFlag("--seed"), 42)
     .action(async (o: { out: string; count: number; seed: number }) => {
       const r = await generateDemoData({ outDir: o.out, count: o.count, seed: o.seed, onProgress: progressCallback("rendering scenes", true) });
-      console.log(`wrote ${r.count} synthetic scenes to ${r.imagesDir}\nground truth: ${r.groundTruthPath}`);
+      console.log(`wrote ${r.count} synthetic scenes to ${r.imagesDir}\nground truth: ${r.groundTruthPath}\npairwise votes: ${r.votesPath}`);
     });
 }

@@ -8,7 +8,8 @@
  *
  * Output looks exactly like user data: `<outDir>/images/scene_001.jpg …`, `<outDir>/ground_truth.xlsx`
  * (sheet "README" + sheet "ratings" with `image`, `safety_score`, `reasons`, `rule_score`, `cue_*`),
- * and `<outDir>/README.md`. Written into a sibling staging folder and renamed into place at the end.
+ * `<outDir>/votes.csv` (simulated pairwise votes, votes.ts) and `<outDir>/README.md`. Written into a
+ * sibling staging folder and renamed into place at the end.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -18,6 +19,8 @@ import seedrandom from "seedrandom";
 import sharp from "sharp";
 import { demoGroundTruthScore, demoReasons, demoScoreRule, DEMO_NOISE_SD, DEMO_RULE_DESCRIPTION, gaussian, sampleCues, type SceneCues } from "./cues";
 import { renderSceneSvg } from "./scene";
+import { stringify } from "csv-stringify/sync";
+import { DEMO_VOTE_COLUMNS, DEMO_VOTES_DESCRIPTION, DEMO_VOTES_FILE, demoVotes } from "./votes";
 
 // ---------------------------------------------------------------------------------------------- types
 
@@ -35,6 +38,8 @@ export interface DemoOptions {
 export interface DemoResult {
   outDir: string;
   groundTruthPath: string;
+  /** The simulated pairwise votes (votes.csv). */
+  votesPath: string;
   imagesDir: string;
   count: number;
 }
@@ -109,6 +114,8 @@ function readmeLines(count: number, seed: number, size: number): string[] {
     "The same seed and count always give the same ratings and images.",
     "",
     ...DEMO_RULE_DESCRIPTION.split("\n"),
+    "",
+    ...DEMO_VOTES_DESCRIPTION.split("\n"),
   ];
 }
 
@@ -124,6 +131,7 @@ function demoReadmeMarkdown(count: number, seed: number, size: number): string {
     "- `images/scene_NNN.jpg`: the rendered scenes.",
     "- `ground_truth.xlsx`: sheet `README` (this text) and sheet `ratings` with `image`, `safety_score`,",
     "  `reasons` (joined with \"; \"), `rule_score` (noise-free) and the `cue_*` columns the scene was drawn from.",
+    "- `votes.csv`: simulated pairwise votes `left,right,winner,question` (see above).",
     "",
     `Regenerate with \`npx streetsafe demo-data\` using seed ${seed} and count ${count}.`,
     "",
@@ -225,6 +233,7 @@ export async function generateDemoData(opts: DemoOptions): Promise<DemoResult> {
     const firstError = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (firstError) throw firstError.reason;
     await writeWorkbook(path.join(staging, "ground_truth.xlsx"), ratings, seed, size);
+    fs.writeFileSync(path.join(staging, DEMO_VOTES_FILE), stringify(demoVotes(ratings, seed), { header: true, columns: [...DEMO_VOTE_COLUMNS] }));
     fs.writeFileSync(path.join(staging, "README.md"), demoReadmeMarkdown(count, seed, size));
     fs.writeFileSync(
       path.join(staging, DEMO_MARKER_FILE),
@@ -252,6 +261,7 @@ export async function generateDemoData(opts: DemoOptions): Promise<DemoResult> {
   return {
     outDir,
     groundTruthPath: path.join(outDir, "ground_truth.xlsx"),
+    votesPath: path.join(outDir, DEMO_VOTES_FILE),
     imagesDir: path.join(outDir, "images"),
     count,
   };
@@ -267,8 +277,9 @@ export async function ensureDemoData(opts: DemoOptions): Promise<DemoResult> {
   const seed = opts.seed ?? DEMO_DEFAULT_SEED;
   try {
     const marker = JSON.parse(fs.readFileSync(path.join(outDir, DEMO_MARKER_FILE), "utf8"));
-    if (marker.count === count && marker.seed === seed && fs.existsSync(path.join(outDir, "ground_truth.xlsx"))) {
-      return { outDir, groundTruthPath: path.join(outDir, "ground_truth.xlsx"), imagesDir: path.join(outDir, "images"), count };
+    const complete = ["ground_truth.xlsx", DEMO_VOTES_FILE].every((f) => fs.existsSync(path.join(outDir, f)));
+    if (marker.count === count && marker.seed === seed && complete) {
+      return { outDir, groundTruthPath: path.join(outDir, "ground_truth.xlsx"), votesPath: path.join(outDir, DEMO_VOTES_FILE), imagesDir: path.join(outDir, "images"), count };
     }
   } catch {
     // no demo folder yet (or an unreadable marker): generate it

@@ -25,3 +25,4 @@ export {
   type TimeOfDay,
 } from "./cues";
 export { renderSceneSvg } from "./scene";
+export { DEMO_EQUAL_BAND, DEMO_SECOND_RATER_SHARE, DEMO_VOTE_QUESTION, DEMO_VOTE_ROUNDS, DEMO_VOTES_DESCRIPTION, DEMO_VOTES_FILE, demoVotes, type DemoVote } from "./votes";

@@ -1,13 +1,7 @@
-/** Which column is which: headers matched by name (case, spaces, "_", bracketed units ignored). */
+/** Which ground-truth column is which: the names looked for (the matching rule: core/table/headers.ts). */
+import { findColumn, listHeaders } from "../../core/table/headers";
 
-/** Compare headers without case, spaces, "_", "-", "." and anything in () or [] ("Score (1-10)"). */
-export function normaliseHeader(h: string): string {
-  return h
-    .replace(/^\uFEFF/, "")
-    .replace(/\([^)]*\)|\[[^\]]*\]/g, "")
-    .toLowerCase()
-    .replace(/[\s_\-.]+/g, "");
-}
+export { findColumn };
 
 export const IMAGE_NAMES = ["image", "image_path", "imagepath", "image_name", "filename", "file_name", "file", "path", "img"];
 /** Numeric score columns: preferred over response-text columns when a table has both. */
@@ -15,15 +9,6 @@ export const SCORE_NAMES = ["score", "safety_score", "safety", "rating", "label_
 export const RESPONSE_NAMES = ["expected_response", "response", "answer", "output"];
 export const REASON_NAMES = ["reasons", "reason", "reasoning", "explanation", "rationale", "comments", "comment"];
 export const TASK_NAMES = ["task_type", "task", "tasktype"];
-
-export function findColumn(headers: string[], names: string[]): number {
-  const norm = headers.map(normaliseHeader);
-  for (const name of names) {
-    const i = norm.indexOf(normaliseHeader(name));
-    if (i >= 0) return i;
-  }
-  return -1;
-}
 
 export interface ColumnIndex {
   image: number;
@@ -41,11 +26,6 @@ export function resolveColumns(headers: string[]): ColumnIndex {
     reasons: findColumn(headers, REASON_NAMES),
     task: findColumn(headers, TASK_NAMES),
   };
-}
-
-export function listHeaders(headers: string[]): string {
-  const named = headers.filter((h) => h.trim() !== "");
-  return named.length ? named.map((h) => `"${h}"`).join(", ") : "none";
 }
 
 export function missingColumnsMessage(headers: string[], cols: ColumnIndex): string {

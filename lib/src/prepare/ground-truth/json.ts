@@ -5,7 +5,7 @@ import { splitReasons } from "../../prompt/score-text";
 import { imageFromValue, scoreFromValue } from "./cells";
 import { findColumn, IMAGE_NAMES, REASON_NAMES, RESPONSE_NAMES, SCORE_NAMES } from "./columns";
 import { finish } from "./duplicates";
-import { decodeText } from "./text";
+import { decodeText } from "../../core/table/text";
 import type { Checked, Ctx, LoadResult, RowRecord } from "./types";
 
 const JsonTop = z.union([z.array(z.unknown()), z.object({ items: z.array(z.unknown()) }).passthrough()]);

@@ -5,16 +5,16 @@
  * first; `loadGroundTruthOrThrow` turns them into one InputError. Image files on disk are NOT checked
  * here (see prepare/images.ts); this module only normalises the paths as written.
  */
-import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { InputError } from "../../core/errors";
+import { readInputFile, tableFormat, unsupportedFileProblem } from "../../core/table/source";
 import { DEFAULT_SCALE } from "../../core/scale";
 import { loadCsv } from "./csv";
 import { loadJson } from "./json";
 import { loadXlsx } from "./xlsx";
 import { CONFLICT_POLICIES, type Ctx, type LoadOptions, type LoadResult } from "./types";
 
-const CSV_EXTS = [".csv", ".tsv", ".txt"];
+const ACCEPTED = [".csv", ".tsv", ".txt", ".xlsx", ".json"];
 
 /**
  * Load ground truth from a CSV/TSV/TXT, XLSX or JSON file. Never throws on bad input: every problem is
@@ -25,7 +25,7 @@ const CSV_EXTS = [".csv", ".tsv", ".txt"];
  */
 export async function loadGroundTruth(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const ext = path.extname(file).toLowerCase();
-  const format: LoadResult["format"] = CSV_EXTS.includes(ext) ? "csv" : ext === ".xlsx" ? "xlsx" : ext === ".json" ? "json" : "unknown";
+  const format: LoadResult["format"] = tableFormat(file);
   const result: LoadResult = {
     file,
     format,
@@ -48,29 +48,18 @@ export async function loadGroundTruth(file: string, opts: LoadOptions = {}): Pro
   if (result.problems.length) return result;
 
   if (format === "unknown") {
-    const message =
-      ext === ".xls"
-        ? "old Excel .xls files are not supported; open it in Excel or LibreOffice and save it as .xlsx"
-        : `unsupported file type "${ext || "(no extension)"}"; use .csv, .tsv, .txt, .xlsx or .json`;
-    result.problems.push({ file, kind: "unsupported-file", message });
+    result.problems.push(unsupportedFileProblem(file, ACCEPTED));
     return result;
   }
   if (opts.sheet !== undefined && format !== "xlsx") result.notes.push(`the sheet option ("${opts.sheet}") applies to .xlsx files only; ignored`);
 
-  let buf: Buffer;
-  try {
-    buf = await readFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const message = code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a folder, not a file" : `cannot read the file: ${(e as Error).message}`;
-    result.problems.push({ file, kind: "unreadable-file", message });
+  const read = await readInputFile(file);
+  if (!read.ok) {
+    result.problems.push(read.problem);
     return result;
   }
+  const buf = read.buf;
   const ctx: Ctx = { file, scale, policy, result };
-  if (buf.length === 0) {
-    result.problems.push({ file, kind: "empty-file", message: "the file is empty" });
-    return result;
-  }
   if (format === "csv") return loadCsv(ctx, buf, ext);
   if (format === "json") return loadJson(ctx, buf);
   return loadXlsx(ctx, buf, opts.sheet);

@@ -5,37 +5,12 @@
 import type { Problem, ProblemLocation } from "../../core/errors";
 import type { Scale } from "../../core/scale";
 import { finish } from "./duplicates";
-import { cellText, imageFromValue, scoreFromValue, type Plain } from "./cells";
+import { cellText, type Plain } from "../../core/table/cells";
+import { isEmptyCell, type Table, type TableRow } from "../../core/table/rows";
+import { imageFromValue, scoreFromValue } from "./cells";
 import { missingColumnsMessage, resolveColumns, type ColumnIndex } from "./columns";
 import { splitReasons } from "../../prompt/score-text";
 import type { Ctx, LoadResult, RowRecord } from "./types";
-
-export interface TableRow {
-  row: number;
-  cells: Plain[];
-}
-export interface Table {
-  headerRow: number;
-  headers: string[];
-  /** Data rows that are not fully empty. */
-  rows: TableRow[];
-}
-
-export function isEmptyCell(v: Plain): boolean {
-  return v === null || (typeof v === "string" && v.trim() === "");
-}
-
-/** First non-empty row is the header; fully empty rows are dropped; row numbers stay as in the file. */
-export function toTable(rows: TableRow[]): Table | null {
-  const nonEmpty = rows.filter((r) => r.cells.some((c) => !isEmptyCell(c)));
-  const header = nonEmpty[0];
-  if (!header) return null;
-  return {
-    headerRow: header.row,
-    headers: header.cells.map((c) => cellText(c).replace(/^\uFEFF/, "").trim()),
-    rows: nonEmpty.slice(1),
-  };
-}
 
 const SCORE_TASK_RE = /score|rating/i;
 

@@ -1,5 +1,5 @@
 /** What loading ground truth returns and takes; the shapes shared by the readers in this folder. */
-import type { Problem, ProblemKind, ProblemLocation } from "../../core/errors";
+import type { Problem, ProblemLocation } from "../../core/errors";
 import type { Scale } from "../../core/scale";
 import type { GroundTruthItem } from "../../core/types";
 
@@ -43,7 +43,7 @@ export interface RowRecord {
   scoreColumn: string;
 }
 
-export type Checked<T> = { ok: true; value: T } | { ok: false; kind: ProblemKind; message: string };
+export type { Checked } from "../../core/errors";
 
 /** One load in progress: the file, its options, and the result being filled in. */
 export interface Ctx {

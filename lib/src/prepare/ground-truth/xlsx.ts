@@ -2,40 +2,26 @@
  * XLSX ground truth: the named sheet, or the first sheet whose score column really holds scores (an
  * image × task-type workbook has sheets of other tasks, passed over with a note saying why).
  */
-import ExcelJS from "exceljs";
-import { plainCell, shown, type Plain } from "./cells";
-import { IMAGE_NAMES, listHeaders, resolveColumns, RESPONSE_NAMES, SCORE_NAMES } from "./columns";
-import { filterTaskRows, loadTable, scoreLikeness, toTable, type Table, type TableRow } from "./table";
+import type ExcelJS from "exceljs";
+import { shown } from "../../core/table/cells";
+import { listHeaders } from "../../core/table/headers";
+import type { Table } from "../../core/table/rows";
+import { findSheet, readWorkbook, sheetNames, sheetsInOrder, sheetTable } from "../../core/table/xlsx";
+import { IMAGE_NAMES, resolveColumns, RESPONSE_NAMES, SCORE_NAMES } from "./columns";
+import { filterTaskRows, loadTable, scoreLikeness } from "./table";
 import type { Ctx, LoadResult } from "./types";
-
-function sheetTable(ws: ExcelJS.Worksheet): Table | null {
-  const rows: TableRow[] = [];
-  ws.eachRow({ includeEmpty: false }, (row, rowNumber) => {
-    const cells: Plain[] = [];
-    row.eachCell({ includeEmpty: false }, (cell, col) => {
-      cells[col - 1] = plainCell(cell.value);
-    });
-    for (let i = 0; i < cells.length; i++) if (cells[i] === undefined) cells[i] = null;
-    rows.push({ row: rowNumber, cells });
-  });
-  return toTable(rows);
-}
 
 export async function loadXlsx(ctx: Ctx, buf: Buffer, sheetOpt: string | undefined): Promise<LoadResult> {
   const res = ctx.result;
-  const wb = new ExcelJS.Workbook();
-  try {
-    await wb.xlsx.load(buf as unknown as Parameters<typeof wb.xlsx.load>[0]);
-  } catch (e) {
-    res.problems.push({ file: ctx.file, kind: "unreadable-file", message: `cannot read as an .xlsx workbook: ${(e as Error).message}` });
+  const read = await readWorkbook(buf);
+  if (!read.ok) {
+    res.problems.push({ file: ctx.file, kind: "unreadable-file", message: read.message });
     return res;
   }
-  const sheets = wb.worksheets;
-  const names = sheets.map((s) => `"${s.name}"`).join(", ") || "none";
+  const wb = read.workbook;
+  const names = sheetNames(wb);
   if (sheetOpt !== undefined) {
-    const ws =
-      sheets.find((s) => s.name === sheetOpt) ??
-      sheets.find((s) => s.name.trim().toLowerCase() === sheetOpt.trim().toLowerCase());
+    const ws = findSheet(wb, sheetOpt);
     if (!ws) {
       res.problems.push({ file: ctx.file, sheet: sheetOpt, kind: "missing-sheet", message: `no sheet "${sheetOpt}"; the workbook has: ${names}` });
       return res;
@@ -48,7 +34,7 @@ export async function loadXlsx(ctx: Ctx, buf: Buffer, sheetOpt: string | undefin
   // score column mostly holds scores. In an image × task-type workbook the first sheet with an image and
   // an "Expected Response" column may hold SAFE/UNSAFE labels or risk lists: those sheets are passed
   // over, with a note saying why, rather than loaded as hundreds of non-numeric-score problems.
-  const ordered = [...sheets.filter((s) => s.state === "visible"), ...sheets.filter((s) => s.state !== "visible")];
+  const ordered = sheetsInOrder(wb);
   const described: string[] = [];
   const passedOver: string[] = [];
   let fallback: { ws: ExcelJS.Worksheet; table: Table } | undefined;
