@@ -79,6 +79,49 @@ PATCH_SIZE = 14
 MERGE_SIZE = 2
 
 
+# Qwen/Qwen2-VL-2B-Instruct's config.json (hub), the values that shape compute: the dry run's estimate for that
+# base model when its config is not on this machine, and bench_2b_step.py's architecture.
+QWEN2VL_2B = dict(
+    text=dict(vocab_size=151936, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+              num_attention_heads=12, num_key_value_heads=2, max_position_embeddings=32768, rms_norm_eps=1e-6,
+              rope_scaling={"type": "mrope", "mrope_section": [16, 24, 24], "rope_theta": 1_000_000.0},
+              bos_token_id=151643, eos_token_id=151645, use_sliding_window=False, max_window_layers=28),
+    vision=dict(depth=32, embed_dim=1280, hidden_size=1536, num_heads=16, mlp_ratio=4, in_channels=3,
+                patch_size=14, spatial_merge_size=2, temporal_patch_size=2),
+    image_token_id=151655, video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653,
+    tie_word_embeddings=True,
+)
+# Token counts of streetsafe's prompt (cl100k_base as a proxy for Qwen2's BPE: 193 system, 23 user,
+# replies 19 on average, 25 at most) plus the chat template's markers.
+SYSTEM_TOKENS, USER_TOKENS, REPLY_TOKENS, TEMPLATE_TOKENS = 193, 23, 25, 14
+QWEN2VL_2B_ID = "Qwen/Qwen2-VL-2B-Instruct"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Parent watch: started by the Node side (STREETSAFE_PARENT_WATCH=1, stdin a pipe it keeps open), a script stops as
+# on Ctrl-C when that process dies and the pipe closes, so no job runs on orphaned.
+
+
+def _watch_parent() -> None:
+    import signal
+    import threading
+
+    def wait_for_eof() -> None:
+        try:  # the raw descriptor: a buffered reader's lock would block the interpreter's shutdown
+            while os.read(0, 65536):
+                pass
+        except OSError:
+            pass
+        log("the streetsafe process that started this job is gone: stopping")
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=wait_for_eof, name="parent-watch", daemon=True).start()
+
+
+if os.environ.get("STREETSAFE_PARENT_WATCH") == "1":
+    _watch_parent()
+
+
 # ---------------------------------------------------------------------------------------------------
 # Output
 

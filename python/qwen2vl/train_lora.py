@@ -53,6 +53,8 @@ from typing import Any
 from qwen_common import (
     DEFAULT_IMAGE_MAX_PIXELS,
     IM_END,
+    QWEN2VL_2B,
+    QWEN2VL_2B_ID,
     emit,
     load_image,
     log,
@@ -62,6 +64,7 @@ from qwen_common import (
     run_script,
     set_threads,
     sharegpt_turns,
+    smart_resize,
     write_json,
 )
 
@@ -112,6 +115,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--output-dir", type=Path, help="adapter and checkpoints; default: the YAML's, relative to --data-dir")
     p.add_argument("--backend", choices=["auto", "transformers", "llamafactory"], default="auto")
     p.add_argument("--print-command", action="store_true", help="print the LLaMA-Factory command line as JSON and exit")
+    p.add_argument("--plan", action="store_true",
+                   help="dry run: resolve the settings, check the data, size the base model; print one 'plan' line, train nothing")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output-dir")
     p.add_argument("--resume-from", type=Path, help="continue from this checkpoint folder")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -369,6 +374,142 @@ def load_examples(path: Path, limit: int | None, data_dir: Path) -> list[dict[st
     if missing:
         raise SystemExit(f"{path}: {len(missing)} image(s) not found under {data_dir}, first: {missing[0]}")
     return examples
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dry run
+
+
+def check_examples(path: Path | None, data_dir: Path, max_pixels: int) -> dict[str, Any]:
+    """Counts per named problem (with the first example of each) and image/text sizes, without loading a model."""
+    from PIL import Image
+
+    if path is None or not path.exists():
+        return {"file": str(path) if path else None, "examples": 0, "problems": {}, "first": {}}
+    examples = read_json(path)
+    problems: dict[str, int] = {}
+    first: dict[str, str] = {}
+    image_tokens: list[int] = []
+    chars: list[int] = []
+
+    def problem(kind: str, where: str) -> None:
+        problems[kind] = problems.get(kind, 0) + 1
+        first.setdefault(kind, where)
+
+    for i, ex in enumerate(examples if isinstance(examples, list) else []):
+        where = f"{path.name} example {i + 1}"
+        try:
+            system, user, assistant = sharegpt_turns(ex)
+        except (KeyError, TypeError, ValueError):
+            problem("no user or assistant turn", where)
+            continue
+        images = ex.get("images") or []
+        if user.count("<image>") != len(images):
+            problem("<image> placeholders differ from the images", where)
+        if not images:
+            problem("no image", where)
+        try:
+            reply = json.loads(assistant)
+            if not isinstance(reply, dict) or not isinstance(reply.get("score"), int):
+                raise ValueError
+        except ValueError:
+            problem("reply is not a JSON object with an integer score", where)
+        chars.append(len(system or "") + len(user) + len(assistant))
+        for rel in images:
+            f = data_dir / rel
+            if not f.exists():
+                problem("image missing", f"{where}: {rel}")
+                continue
+            try:
+                with Image.open(f) as im:
+                    w, h = smart_resize(im.width, im.height, max_pixels=max_pixels)
+                image_tokens.append(w * h // (28 * 28))
+            except Exception:  # noqa: BLE001 - a problem to count, not a crash
+                problem("image unreadable", f"{where}: {rel}")
+    if not isinstance(examples, list):
+        problem("not a JSON array of examples", str(path.name))
+    return {
+        "file": str(path),
+        "examples": len(examples) if isinstance(examples, list) else 0,
+        "problems": problems,
+        "first": first,
+        "image_tokens_mean": sum(image_tokens) / len(image_tokens) if image_tokens else None,
+        "text_chars_mean": sum(chars) / len(chars) if chars else None,
+    }
+
+
+def base_model_size(base: str) -> dict[str, Any]:
+    """Parameter counts of the base model, from its config.json on this machine (a folder, or the hub cache), or
+    Qwen2-VL-2B-Instruct's published config for that id; built on torch's meta device (no memory, no weights)."""
+    import torch
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+    source, cfg = None, None
+    if Path(base).is_dir() and (Path(base) / "config.json").exists():
+        cfg, source = Qwen2VLConfig.from_pretrained(base), "the folder's config.json"
+    else:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            hit = try_to_load_from_cache(base, "config.json")
+            if isinstance(hit, str):
+                cfg, source = Qwen2VLConfig.from_pretrained(str(Path(hit).parent)), "config.json in the Hugging Face cache"
+        except Exception:  # noqa: BLE001 - not a hub id, or no cache: fall through
+            cfg = None
+        if cfg is None and base == QWEN2VL_2B_ID:
+            cfg = Qwen2VLConfig(text_config=QWEN2VL_2B["text"], vision_config=QWEN2VL_2B["vision"],
+                                **{k: v for k, v in QWEN2VL_2B.items() if k not in ("text", "vision")})
+            source = "Qwen2-VL-2B-Instruct's published config (built in)"
+    if cfg is None:
+        return {"source": None, "cached": False}
+    with torch.device("meta"):
+        model = Qwen2VLForConditionalGeneration(cfg)
+    vision = sum(p.numel() for p in model.model.visual.parameters())
+    total = sum(p.numel() for p in model.parameters())
+    tc = cfg.text_config
+    return {
+        "source": source,
+        "cached": source != "Qwen2-VL-2B-Instruct's published config (built in)",
+        "params": total,
+        "vision_params": vision,
+        "language_params": total - vision,
+        "hidden_size": tc.hidden_size,
+        "layers": tc.num_hidden_layers,
+    }
+
+
+def plan(args: argparse.Namespace, s: Settings, backend: str, cfg_path: Path) -> dict[str, Any]:
+    import torch
+
+    train = check_examples(s.train_file, s.data_dir, s.image_max_pixels)
+    val = check_examples(s.val_file, s.data_dir, s.image_max_pixels)
+    n = train["examples"]
+    micro = math.ceil(n / s.batch_size) if n else 0
+    steps_per_epoch = math.ceil(micro / s.grad_accum) if micro else 0
+    total = s.max_steps if s.max_steps else max(1, math.ceil(s.epochs * steps_per_epoch)) if steps_per_epoch else 0
+    device = pick_device(args.device)
+    resume = latest_checkpoint(s.output_dir)
+    return {
+        "backend": backend,
+        "config": str(cfg_path) if cfg_path.exists() else None,
+        "base_model": s.base_model,
+        "base": base_model_size(s.base_model),
+        "device": device,
+        "device_name": torch.cuda.get_device_name(0) if device == "cuda" else "CPU",
+        "bf16": bool(device == "cuda" and s.bf16 and torch.cuda.is_bf16_supported()),
+        "train": train,
+        "val": val,
+        "steps_per_epoch": steps_per_epoch,
+        "total_steps": total,
+        "hyperparameters": {
+            "learning_rate": s.learning_rate, "epochs": s.epochs, "max_steps": s.max_steps, "batch_size": s.batch_size,
+            "grad_accum": s.grad_accum, "scheduler": s.scheduler, "warmup_ratio": s.warmup_ratio,
+            "image_max_pixels": s.image_max_pixels, "cutoff_len": s.cutoff_len, "seed": s.seed,
+            "eval_steps": s.eval_steps, "save_steps": s.save_steps,
+        },
+        "lora": {"rank": s.lora_rank, "alpha": s.lora_alpha, "dropout": s.lora_dropout, "target": s.lora_target},
+        "resume_from": str(resume) if resume else None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -724,6 +865,9 @@ def main(argv: list[str] | None = None) -> int:
         backend = "llamafactory" if shutil.which("llamafactory-cli") else "transformers"
     if args.print_command:
         print(json.dumps({"backend": "llamafactory", "cwd": str(s.data_dir), "command": llamafactory_command(args, s, cfg_path)}))
+        return 0
+    if args.plan:
+        emit("plan", **plan(args, s, backend, cfg_path))
         return 0
     try:
         if backend == "llamafactory":

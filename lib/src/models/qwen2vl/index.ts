@@ -5,3 +5,15 @@ export { AUTO_DTYPE_ORDER, EXPORT_MANIFEST, missingQwen2VLFiles, QWEN2VL_SESSION
 export { qwen2vlImageSize } from "./image-size";
 export { digitTreeProbabilities } from "./probabilities";
 export type { ChatMessage, ChatPart } from "./inputs";
+export {
+  availableDtypes,
+  CHECK_TOLERANCE,
+  checkImagesFromData,
+  checkQwen2VLExport,
+  defaultCheckFile,
+  formatCheckResult,
+  type CheckCase,
+  type CheckExportOptions,
+  type CheckExportResult,
+  type DtypeSummary,
+} from "./check";
