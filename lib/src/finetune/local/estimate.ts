@@ -36,10 +36,9 @@ export interface EstimateInput {
   textTokens?: number;
   trainExamples: number;
   valExamples: number;
-  epochs: number;
   totalSteps: number;
+  stepsPerEpoch: number;
   batchSize: number;
-  gradAccum: number;
   /** Evaluations over the validation split during the run. */
   evaluations: number;
   device: "cpu" | "cuda";
@@ -50,7 +49,7 @@ export interface TrainingEstimate {
   tokensPerExample: number;
   tflopPerExample: number;
   secondsPerExample: number;
-  /** Examples passed through training (steps × batch × accumulation, or epochs × examples). */
+  /** Examples passed through training: (steps / steps per epoch) × training examples. */
   examplesSeen: number;
   trainSeconds: number;
   evalSeconds: number;
@@ -66,7 +65,7 @@ export function estimateTraining(x: EstimateInput): TrainingEstimate {
   const flops = 4 * x.languageParams * tokens + 2 * x.visionParams * patches;
   const throughput = x.device === "cuda" ? ESTIMATE_BASIS.gpuFlops : Math.max(1, x.cores) * ESTIMATE_BASIS.cpuFlopsPerCore;
   const perExample = flops / throughput;
-  const examplesSeen = Math.min(x.totalSteps * x.batchSize * x.gradAccum, Math.ceil(x.epochs * x.trainExamples)) || x.totalSteps * x.batchSize * x.gradAccum;
+  const examplesSeen = Math.round((x.totalSteps / Math.max(1, x.stepsPerEpoch)) * x.trainExamples);
   const trainSeconds = examplesSeen * perExample;
   // An evaluation is a forward pass (half a training pass) over the validation split.
   const evalSeconds = x.evaluations * x.valExamples * perExample * 0.5;

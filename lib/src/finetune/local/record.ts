@@ -10,6 +10,7 @@
  */
 import { readTextIfExists, writeJson } from "../../core/atomic-output";
 import type { FineTuneProgress, TrainingMetricPoint } from "../training-progress";
+import type { LocalHyperparameters } from "./options";
 
 export const LOCAL_RECORD_VERSION = 1;
 
@@ -47,6 +48,14 @@ export interface LocalCheckInfo {
   checked_at: string;
 }
 
+export interface LocalRequestRecord {
+  hyperparameters: LocalHyperparameters;
+  device: string;
+  backend: string;
+  threads: number | null;
+  export_dtypes: string[];
+}
+
 export interface LocalFineTuneRecord {
   provider: "local";
   /** Names this run: `local-<start time>`. */
@@ -59,7 +68,9 @@ export interface LocalFineTuneRecord {
   fine_tuned_model: string | null;
   backend: string | null;
   data: LocalDataInfo;
-  /** As requested by flags, then as the training job resolved them (YAML defaults included). */
+  /** What was asked (flags), replayed by a resumed run so that it continues the same run. */
+  request: LocalRequestRecord;
+  /** As the training job resolved them (YAML defaults included), and the export dtypes. */
   hyperparameters: Record<string, unknown>;
   lora: Record<string, unknown> | null;
   steps: { done: number; total: number | null };

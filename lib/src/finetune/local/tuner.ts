@@ -127,6 +127,13 @@ export class LocalQwen2VLFineTuner {
       base_model: plan.baseModel,
       fine_tuned_model: null,
       backend: plan.backend,
+      request: {
+        hyperparameters: { ...req.hyperparameters },
+        device: req.device ?? LOCAL_FINETUNE_DEFAULTS.device,
+        backend: req.backend ?? LOCAL_FINETUNE_DEFAULTS.backend,
+        threads: req.threads ?? null,
+        export_dtypes: exportDtypeList(req.exportDtypes),
+      },
       data: { dir: forChild(plan.dataDir, this.root), sha256: plan.dataSha256, train_examples: plan.train.examples, val_examples: plan.val.examples },
       hyperparameters: { ...plan.hyperparameters, export_dtypes: exportDtypeList(req.exportDtypes) },
       lora: plan.lora,
@@ -166,7 +173,20 @@ export class LocalQwen2VLFineTuner {
     if (this.stageToRun() === "train" && sha !== this.record.data.sha256) {
       throw new Error(`the training data changed since ${this.record.job_id} started (sha256 ${sha.slice(0, 12)}… ≠ ${this.record.data.sha256.slice(0, 12)}…): start a new run instead of resuming`);
     }
-    return this.continue(req);
+    return this.continue(this.replay(req));
+  }
+
+  /** The record's request, with what this call sets on top (threads, device; a test's pause). */
+  private replay(req: LocalRunOptions): LocalRunOptions {
+    const asked = this.record!.request;
+    return {
+      ...req,
+      hyperparameters: { ...asked.hyperparameters, ...req.hyperparameters },
+      device: req.device ?? (asked.device as LocalRunOptions["device"]),
+      backend: req.backend ?? (asked.backend as LocalRunOptions["backend"]),
+      exportDtypes: req.exportDtypes ?? asked.export_dtypes,
+      ...(req.threads ?? asked.threads ? { threads: req.threads ?? asked.threads! } : {}),
+    };
   }
 
   private async splitFiles(): Promise<string[]> {
@@ -293,8 +313,8 @@ export class LocalQwen2VLFineTuner {
         const progress: FineTuneProgress = { step, total_steps: Number(e.total), train_loss: point.train_loss, valid_loss: lastValid, full_valid_loss: null, train_accuracy: null, valid_accuracy: null };
         await this.update({ losses, progress, steps: { done: step, total: Number(e.total) } });
         this.opts.onProgress?.(progress, losses);
-      } else if (e.event === "checkpoint") {
-        await this.update({ checkpoint: forChild(String(e.path), this.root) });
+      } else if (e.event === "checkpoint" || (e.event === "interrupted" && e.checkpoint)) {
+        await this.update({ checkpoint: forChild(String(e.path ?? e.checkpoint), this.root) });
       }
     });
     if (result.code === 0) {
@@ -319,7 +339,7 @@ export class LocalQwen2VLFineTuner {
   }
 
   private async export(req: LocalRunOptions): Promise<"done" | "interrupted" | "failed"> {
-    const dtypes = exportDtypeList(req.exportDtypes ?? (this.record!.hyperparameters.export_dtypes as string[] | undefined));
+    const dtypes = exportDtypeList(req.exportDtypes ?? this.record!.request.export_dtypes);
     await this.update({ status: "exporting", stage: "export", error: null });
     this.log(`exporting to ONNX (${dtypes.join(", ")}) …`);
     const verify: Record<string, number> = {};

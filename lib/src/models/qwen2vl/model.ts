@@ -162,7 +162,7 @@ export class LocalQwen2VLModel implements ScoreModel {
     const dtypes = normaliseDtype(dtype, name);
     const missing = await missingQwen2VLFiles(abs, dtype);
     if (missing.length > 0) {
-      const which = choice ? `for dtype ${JSON.stringify(dtype)} ` : "for any dtype (auto; fp32 shown) ";
+      const which = choice ? `for dtype ${JSON.stringify(dtype)}` : "for any dtype (auto; the fp32 files shown)";
       throw new ModelUnavailableError(
         name,
         `the Qwen2-VL folder ${opts.dir} lacks ${missing.length} file${missing.length === 1 ? "" : "s"} ${which}: ${missing.join(", ")} (${fix})`,
