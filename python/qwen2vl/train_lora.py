@@ -478,6 +478,20 @@ def base_model_size(base: str) -> dict[str, Any]:
     }
 
 
+def settings_summary(s: Settings) -> dict[str, Any]:
+    """The resolved hyperparameters and LoRA settings, as the dry run and the ``start`` event report them."""
+    return {
+        "hyperparameters": {
+            "learning_rate": s.learning_rate, "epochs": s.epochs, "max_steps": s.max_steps, "batch_size": s.batch_size,
+            "grad_accum": s.grad_accum, "scheduler": s.scheduler, "warmup_ratio": s.warmup_ratio,
+            "image_max_pixels": s.image_max_pixels, "cutoff_len": s.cutoff_len, "seed": s.seed,
+            "eval_steps": s.eval_steps, "save_steps": s.save_steps, "gradient_checkpointing": s.gradient_checkpointing,
+        },
+        "lora": {"rank": s.lora_rank, "alpha": s.lora_alpha, "dropout": s.lora_dropout, "target": s.lora_target,
+                 "modules": "language model only (vision tower and merger frozen)"},
+    }
+
+
 def plan(args: argparse.Namespace, s: Settings, backend: str, cfg_path: Path) -> dict[str, Any]:
     import torch
 
@@ -501,13 +515,7 @@ def plan(args: argparse.Namespace, s: Settings, backend: str, cfg_path: Path) ->
         "val": val,
         "steps_per_epoch": steps_per_epoch,
         "total_steps": total,
-        "hyperparameters": {
-            "learning_rate": s.learning_rate, "epochs": s.epochs, "max_steps": s.max_steps, "batch_size": s.batch_size,
-            "grad_accum": s.grad_accum, "scheduler": s.scheduler, "warmup_ratio": s.warmup_ratio,
-            "image_max_pixels": s.image_max_pixels, "cutoff_len": s.cutoff_len, "seed": s.seed,
-            "eval_steps": s.eval_steps, "save_steps": s.save_steps,
-        },
-        "lora": {"rank": s.lora_rank, "alpha": s.lora_alpha, "dropout": s.lora_dropout, "target": s.lora_target},
+        **settings_summary(s),
         "resume_from": str(resume) if resume else None,
     }
 
@@ -751,15 +759,7 @@ def run_transformers(args: argparse.Namespace, s: Settings) -> int:
         grad_accum=s.grad_accum,
         learning_rate=s.learning_rate,
         trainable_params=trainable,
-        hyperparameters={
-            "learning_rate": s.learning_rate, "epochs": s.epochs, "max_steps": s.max_steps, "batch_size": s.batch_size,
-            "grad_accum": s.grad_accum, "scheduler": s.scheduler, "warmup_ratio": s.warmup_ratio,
-            "image_max_pixels": s.image_max_pixels, "cutoff_len": s.cutoff_len, "seed": s.seed,
-            "eval_steps": s.eval_steps, "save_steps": s.save_steps,
-            "gradient_checkpointing": s.gradient_checkpointing,
-        },
-        lora={"rank": s.lora_rank, "alpha": s.lora_alpha, "dropout": s.lora_dropout, "target": s.lora_target,
-              "modules": "language model only (vision tower and merger frozen)"},
+        **settings_summary(s),
         load_seconds=round(load_seconds, 2),
         resumed_from=resumed_from,
         output_dir=s.output_dir,

@@ -13,14 +13,13 @@ import {
   LocalQwen2VLFineTuner,
   lossCurveText,
   readLocalRecord,
-  type ExportChecker,
   type LocalBackend,
   type LocalDevice,
   type LocalFineTuneRecord,
   type LocalRunRequest,
   type LocalRunResult,
 } from "../../finetune";
-import { checkQwen2VLExport, formatCheckResult } from "../../models";
+import { qwen2vlExportChecker } from "../../models";
 
 /** The flags `finetune` takes that the local route reads (the shared ones included). */
 export interface LocalFinetuneFlags {
@@ -107,17 +106,10 @@ export function fractionFlag(flag: string) {
   };
 }
 
-/** step 3's parity check, for step 2's pipeline (handed over so step 2 does not import a later step). */
-export const cliExportChecker: ExportChecker = async (req) => {
-  const r = await checkQwen2VLExport({ ...req, log: req.log });
-  req.log?.(formatCheckResult(r));
-  return { passed: r.passed, file: r.file, dtypes: r.dtypes as unknown as Record<string, Record<string, unknown>> };
-};
-
 function tuner(modelsDir: string, bar: { current?: Progress }): LocalQwen2VLFineTuner {
   return new LocalQwen2VLFineTuner({
     modelsDir,
-    checkExport: cliExportChecker,
+    checkExport: qwen2vlExportChecker, // step 3's check, handed over: step 2 does not import a later step
     log: (l) => {
       bar.current?.stop();
       bar.current = undefined;

@@ -10,6 +10,8 @@
  *   group, so a terminal's Ctrl-C reaches it only through here, exactly once;
  * - the child watches its stdin (STREETSAFE_PARENT_WATCH): if this process dies, the pipe closes and the child
  *   stops as on Ctrl-C, so no job runs on orphaned;
+ * - what the job says (its log, its error) names paths relative to the repository, or with `~`: no machine path
+ *   lands in a record or a log;
  * - Hugging Face downloads go to the project's `.cache/huggingface` unless the user set HF_HOME (so a machine's
  *   existing cache is used by setting HF_HOME, and nothing else is written outside the project).
  */
@@ -67,7 +69,8 @@ export function runPythonJob(py: ProjectPython, script: string, args: string[], 
   let tail = "";
   let pending = "";
   let interrupts = 0;
-  const keepTail = (text: string) => {
+  const keepTail = (raw: string) => {
+    const text = withoutMachinePaths(raw, root);
     log?.write(text);
     tail = (tail + text).slice(-4000);
   };
@@ -104,10 +107,17 @@ export function runPythonJob(py: ProjectPython, script: string, args: string[], 
       opts.signal?.removeEventListener("abort", onAbort);
       log?.end();
       const lastError = [...events].reverse().find((e) => e.event === "error");
-      const error = lastError ? String(lastError.message) : code === 0 ? null : tailLines(tail, 15) || `exited with ${code}`;
+      const error = lastError ? withoutMachinePaths(String(lastError.message), root) : code === 0 ? null : tailLines(tail, 15) || `exited with ${code}`;
       resolve({ code, events, error, seconds: (performance.now() - started) / 1000, interrupted: interrupts > 0 || code === 130 });
     });
   });
+}
+
+/** `<root>/x` → `x`, `<home>/x` → `~/x` (the repository first: it may sit inside the home folder). */
+export function withoutMachinePaths(text: string, root: string, home = process.env.HOME): string {
+  let out = text.split(`${root}${path.sep}`).join("").split(root).join(".");
+  if (home && home.length > 1) out = out.split(home).join("~");
+  return out;
 }
 
 function parseEvent(line: string): JobEvent | null {

@@ -25,6 +25,7 @@ import sharp from "sharp";
 import { writeJson } from "../../core/atomic-output";
 import { ensurePythonPart, PROJECT_ROOT, runPythonJob, type ProjectPython } from "../../core/python";
 import { DEFAULT_SCALE, type Scale } from "../../core/scale";
+import type { ExportChecker } from "../../finetune";
 import { QWEN_FINETUNING_SUBDIR } from "../../prepare";
 import { systemPrompt, userPrompt } from "../../prompt/prompts";
 import { parseScoreText } from "../../prompt/score-text";
@@ -363,3 +364,13 @@ export function formatCheckResult(r: CheckExportResult): string {
 function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
+
+/**
+ * This check as step 2's `checkExport` hook (LocalQwen2VLFineTuner runs it after every export): prints the result
+ * through the run's log and hands back the verdict.
+ */
+export const qwen2vlExportChecker: ExportChecker = async (req) => {
+  const r = await checkQwen2VLExport(req);
+  req.log?.(formatCheckResult(r));
+  return { passed: r.passed, file: r.file, dtypes: r.dtypes as unknown as Record<string, Record<string, unknown>> };
+};

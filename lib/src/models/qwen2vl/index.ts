@@ -12,6 +12,7 @@ export {
   checkQwen2VLExport,
   defaultCheckFile,
   formatCheckResult,
+  qwen2vlExportChecker,
   type CheckCase,
   type CheckExportOptions,
   type CheckExportResult,
