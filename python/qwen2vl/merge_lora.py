@@ -95,28 +95,32 @@ def main(argv: list[str] | None = None) -> int:
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        merged.save_pretrained(tmp, max_shard_size=args.max_shard_size)
         try:
-            GenerationConfig.from_pretrained(base).save_pretrained(tmp)
-        except OSError:
-            log("the base model has no generation_config.json; writing none")
-        copy_processor_files(base, tmp)
-        # The pixel cap the adapter was trained with becomes the merged model's (export_onnx.py and
-        # streetsafe's Node model read max_pixels from there), so inference resizes as training did.
-        trained = args.adapter / "train_results.json"
-        if not trained.exists():
-            trained = args.adapter.parent / "train_results.json"
-        max_pixels = read_json(trained).get("image_max_pixels") if trained.exists() else None
-        if max_pixels:
-            pp = read_json(tmp / "preprocessor_config.json")
-            pp["max_pixels"] = int(max_pixels)
-            if isinstance(pp.get("size"), dict):
-                pp["size"]["longest_edge"] = int(max_pixels)
-            write_json(tmp / "preprocessor_config.json", pp)
-        write_json(tmp / "merge_info.json", {"base_model": base, "adapter": str(args.adapter), "dtype": args.dtype,
-                                             "image_max_pixels": int(max_pixels) if max_pixels else None,
-                                             "adapter_config": adapter_cfg})
-        replace_folder(tmp, out)
+            merged.save_pretrained(tmp, max_shard_size=args.max_shard_size)
+            try:
+                GenerationConfig.from_pretrained(base).save_pretrained(tmp)
+            except OSError:
+                log("the base model has no generation_config.json; writing none")
+            copy_processor_files(base, tmp)
+            # The pixel cap the adapter was trained with becomes the merged model's (export_onnx.py and
+            # streetsafe's Node model read max_pixels from there), so inference resizes as training did.
+            trained = args.adapter / "train_results.json"
+            if not trained.exists():
+                trained = args.adapter.parent / "train_results.json"
+            max_pixels = read_json(trained).get("image_max_pixels") if trained.exists() else None
+            if max_pixels:
+                pp = read_json(tmp / "preprocessor_config.json")
+                pp["max_pixels"] = int(max_pixels)
+                if isinstance(pp.get("size"), dict):
+                    pp["size"]["longest_edge"] = int(max_pixels)
+                write_json(tmp / "preprocessor_config.json", pp)
+            write_json(tmp / "merge_info.json", {"base_model": base, "adapter": str(args.adapter), "dtype": args.dtype,
+                                                 "image_max_pixels": int(max_pixels) if max_pixels else None,
+                                                 "adapter_config": adapter_cfg})
+            replace_folder(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # an interrupted or failed merge leaves nothing behind
+            raise
     emit("done", dir=str(out), base_model=base, dtype=args.dtype, seconds=round(timer.seconds, 2),
          max_abs_logit_delta_vs_unmerged=delta)
     return 0

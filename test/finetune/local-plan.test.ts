@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { localFinetunePlan, type LocalFinetuneFlags } from "../../lib/src/cli/commands/finetune-local";
+import { localFinetunePlan, misplacedFlags, type LocalFinetuneFlags } from "../../lib/src/cli/commands/finetune-local";
 import { torchModelFor } from "../../lib/src/cli/commands/check-export";
 import { estimateTraining, formatDuration } from "../../lib/src/finetune/local/estimate";
 import { localFineTuneLayout } from "../../lib/src/finetune/local/layout";
@@ -87,4 +87,14 @@ test("check-export needs the PyTorch model unless streetsafe exported the folder
 
 test("what a Python job says names no machine path", () => {
   assert.equal(withoutMachinePaths("File /repo/python/qwen2vl/x.py, /repo and /home/ana/.cache/y", "/repo", "/home/ana"), "File python/qwen2vl/x.py, . and ~/.cache/y");
+});
+
+test("a flag the chosen route does not read is refused, by name", () => {
+  const cases: [Record<string, unknown>, boolean, string[]][] = [
+    [{ lr: 1e-4, threads: 2, suffix: "streetsafe", wait: true, lrMultiplier: "auto" }, true, []],
+    [{ lrMultiplier: 2, withImages: true, wait: false, suffix: "x" }, true, ["--lr-multiplier", "--with-images", "--no-wait", "--suffix"]],
+    [{ lrMultiplier: 2, suffix: "x" }, false, []],
+    [{ lr: 1e-4, loraRank: 4, dtype: "q8" }, false, ["--lr", "--lora-rank", "--dtype"]],
+  ];
+  for (const [flags, local, expected] of cases) assert.deepEqual(misplacedFlags(flags, local), expected, JSON.stringify(flags));
 });

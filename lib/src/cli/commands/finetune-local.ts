@@ -6,6 +6,7 @@ import { InvalidArgumentError } from "commander";
 import { createProgress, type Progress } from "../../core/progress";
 import {
   exportDtypeList,
+  FINE_TUNE_DEFAULTS,
   formatDuration,
   formatFineTuneProgress,
   formatLocalPlan,
@@ -86,6 +87,24 @@ export function localFinetunePlan(f: LocalFinetuneFlags): LocalFinetunePlan {
       ...(f.stopAfterStep !== undefined ? { stopAfterStep: f.stopAfterStep } : {}),
     },
   };
+}
+
+/** Flags only the local route reads, and flags only the OpenAI-compatible routes read (as commander names them). */
+export const LOCAL_ONLY_FLAGS = ["lr", "maxSteps", "gradAccum", "loraRank", "loraAlpha", "loraDropout", "imageMaxPixels", "evalSteps", "saveSteps", "device", "backend", "threads", "dtype", "stopAfterStep"] as const;
+const API_ONLY_FLAGS: Record<string, (v: unknown) => boolean> = {
+  lrMultiplier: (v) => v !== undefined && v !== "auto",
+  withImages: (v) => !!v,
+  textOnly: (v) => !!v,
+  force: (v) => !!v,
+  wait: (v) => v === false,
+  suffix: (v) => v !== undefined && v !== FINE_TUNE_DEFAULTS.suffix,
+};
+const kebab = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`.replace("--wait", "--no-wait");
+
+/** Flags given that the chosen route does not read (a typo-proof refusal beats a silent no-op). */
+export function misplacedFlags(flags: Record<string, unknown>, local: boolean): string[] {
+  if (local) return Object.entries(API_ONLY_FLAGS).filter(([k, given]) => given(flags[k])).map(([k]) => kebab(k));
+  return LOCAL_ONLY_FLAGS.filter((k) => flags[k] !== undefined).map(kebab);
 }
 
 /** A number > 0 (learning rate, LoRA α). */

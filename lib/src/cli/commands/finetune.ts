@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { choiceFlag, intFlag } from "../args";
-import { fractionFlag, listLocal, positiveFlag, runLocalFinetune, statusLocal, watchLocal, type LocalFinetuneFlags } from "./finetune-local";
+import { fractionFlag, listLocal, misplacedFlags, positiveFlag, runLocalFinetune, statusLocal, watchLocal, type LocalFinetuneFlags } from "./finetune-local";
 import {
   checkFineTuneRun,
   DEFAULT_BASE_MODEL,
@@ -186,6 +186,10 @@ export function register(program: Command): void {
     .option("--dtype <list>", `local: export dtypes besides fp32 (${EXPORT_DTYPES.join(", ")}; comma list; default q8)`)
     .option("--stop-after-step <n>", "local: pause after step N as on Ctrl-C (tests)", intFlag("--stop-after-step", 1))
     .action(async (flags: FinetuneFlags & LocalFinetuneFlags) => {
+      const misplaced = misplacedFlags(flags as unknown as Record<string, unknown>, flags.provider === "local");
+      if (misplaced.length) {
+        throw new Error(`${misplaced.join(", ")} ${misplaced.length === 1 ? "is" : "are"} not read by ${flags.provider === "local" ? "the local route" : `--provider ${flags.provider ?? "openai"}`} (${flags.provider === "local" ? "those are OpenAI job settings" : "those are --provider local settings"})`);
+      }
       if (flags.provider === "local") {
         await withInterrupt(async (signal) => {
           process.exitCode = await runLocalFinetune(flags, signal);

@@ -382,7 +382,7 @@ export class LocalQwen2VLFineTuner {
       exportDir: this.layout.export,
       torchModel: this.layout.merged,
       out: this.layout.check,
-      dataDir: req.dataDir ?? LOCAL_FINETUNE_DEFAULTS.dataDir,
+      dataDir: path.dirname(path.resolve(this.root, this.record!.data.dir)), // step 1's folder: the run's own data
       python: this.python(),
       threads: req.threads,
       logFile: this.layout.log("check"),
