@@ -154,6 +154,21 @@ test("watch resumes from the checkpoint and goes on: merge, export (fp32 + q8), 
   assert.ok(rec.export!.verify["decoder_model_merged/fp32"]! < 1e-4);
 });
 
+test("the resumed run's losses equal an uninterrupted run's (same data order, optimizer, schedule, random state)", async () => {
+  const stoppedAt = record().losses.length; // the whole run is in the record; compare its first 60 steps
+  const r = await runPythonJob(py, path.join("python", "qwen2vl", "train_lora.py"), [
+    "--data-dir", path.join(dataDir, "qwen_finetuning"), "--base-model", base, "--output-dir", path.join(work, "uninterrupted"),
+    "--max-steps", String(STEPS), "--batch-size", "2", "--grad-accum", "2", "--lr", "1e-2", "--image-max-pixels", String(112 * 112),
+    "--eval-steps", "25", "--save-steps", "50", "--threads", "1", "--stop-after-step", "60",
+  ], { env: { OMP_NUM_THREADS: "1" } });
+  assert.equal(r.code, 130, r.error ?? "");
+  const reference = r.events.filter((e) => e.event === "step").map((e) => e.loss as number);
+  assert.equal(reference.length, 60);
+  const resumed = record().losses.slice(0, 60).map((p) => p.train_loss!);
+  assert.ok(stoppedAt === STEPS);
+  for (let i = 0; i < 60; i++) assert.ok(Math.abs(resumed[i]! - reference[i]!) < 1e-6, `step ${i + 1}: ${resumed[i]} vs ${reference[i]}`);
+});
+
 test("the parity check: fp32 logits within tolerance and equal greedy replies (one image and two in one prompt); q8 measured", () => {
   const c = JSON.parse(readFileSync(layout.check, "utf8")) as CheckExportResult;
   assert.equal(c.passed, true);
@@ -169,7 +184,7 @@ test("the parity check: fp32 logits within tolerance and equal greedy replies (o
   const q8 = c.dtypes.q8!;
   assert.ok(q8.max_abs_logit_diff > 0 && q8.max_abs_logit_diff < 1, `q8 max |Δlogit| ${q8.max_abs_logit_diff}`);
   assert.ok(q8.argmax_agreement >= 0.5);
-  console.log(`# parity fp32: max |Δlogit| ${fp32.max_abs_logit_diff.toExponential(2)}, replies equal ${fp32.reply_equal_rate}; q8: max |Δlogit| ${q8.max_abs_logit_diff.toFixed(3)}, replies equal ${q8.reply_equal_rate}, scores agree ${q8.score_agreement_rate} of ${q8.scored_cases}`);
+  console.log(`# parity fp32: max |Δlogit| ${fp32.max_abs_logit_diff.toExponential(2)}, replies equal ${fp32.reply_equal_rate}; q8: max |Δlogit| ${q8.max_abs_logit_diff.toFixed(3)}, replies equal ${q8.reply_equal_rate}, scores agree in ${q8.score_agreement_rate === null ? "n/a" : `${q8.score_agreement_rate * 100}%`} of ${q8.scored_cases} scored`);
 });
 
 test("check-export runs on its own for the folder (the PyTorch model from streetsafe_export.json)", async () => {
