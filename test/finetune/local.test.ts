@@ -111,6 +111,11 @@ test("train: Ctrl-C midway writes a checkpoint and exits 130; the record says in
   assert.equal(rec.checkpoint, path.join(layout.training, `checkpoint-${rec.steps.done}`));
   assert.ok(existsSync(path.join(layout.training, `checkpoint-${rec.steps.done}`, "adapter_model.safetensors")));
   assert.match(r.stdout, /continue with: npx streetsafe finetune watch --provider local --models-dir /);
+  // A new run would remove those checkpoints: refused, naming both ways on.
+  const again = await cli(["finetune", ...TRAIN_FLAGS]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /stopped at step \d+\/100 with a checkpoint .*: continue it with npx streetsafe finetune watch --provider local .*, or start over with --restart/);
+  assert.equal(record().job_id, rec.job_id, "the record is untouched");
 });
 
 test("watch resumes from the checkpoint and goes on: merge, export (fp32 + q8), parity check; the record holds it all", async () => {

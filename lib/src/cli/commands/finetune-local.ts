@@ -42,6 +42,7 @@ export interface LocalFinetuneFlags {
   threads?: number;
   dtype?: string;
   stopAfterStep?: number;
+  restart?: boolean;
   dryRun?: boolean;
   dataDir: string;
   modelsDir: string;
@@ -85,12 +86,13 @@ export function localFinetunePlan(f: LocalFinetuneFlags): LocalFinetunePlan {
       ...(f.threads !== undefined ? { threads: f.threads } : {}),
       ...(dtypes ? { exportDtypes: dtypes } : {}),
       ...(f.stopAfterStep !== undefined ? { stopAfterStep: f.stopAfterStep } : {}),
+      ...(f.restart ? { restart: true } : {}),
     },
   };
 }
 
 /** Flags only the local route reads, and flags only the OpenAI-compatible routes read (as commander names them). */
-export const LOCAL_ONLY_FLAGS = ["lr", "maxSteps", "gradAccum", "loraRank", "loraAlpha", "loraDropout", "imageMaxPixels", "evalSteps", "saveSteps", "device", "backend", "threads", "dtype", "stopAfterStep"] as const;
+export const LOCAL_ONLY_FLAGS = ["restart", "lr", "maxSteps", "gradAccum", "loraRank", "loraAlpha", "loraDropout", "imageMaxPixels", "evalSteps", "saveSteps", "device", "backend", "threads", "dtype", "stopAfterStep"] as const;
 const API_ONLY_FLAGS: Record<string, (v: unknown) => boolean> = {
   lrMultiplier: (v) => v !== undefined && v !== "auto",
   withImages: (v) => !!v,

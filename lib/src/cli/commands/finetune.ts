@@ -185,6 +185,7 @@ export function register(program: Command): void {
     .option("--threads <n>", "local: torch CPU threads", intFlag("--threads", 1, 512))
     .option("--dtype <list>", `local: export dtypes besides fp32 (${EXPORT_DTYPES.join(", ")}; comma list; default q8)`)
     .option("--stop-after-step <n>", "local: pause after step N as on Ctrl-C (tests)", intFlag("--stop-after-step", 1))
+    .option("--restart", "local: start over although a stopped run has checkpoints (they are removed)")
     .action(async (flags: FinetuneFlags & LocalFinetuneFlags) => {
       const misplaced = misplacedFlags(flags as unknown as Record<string, unknown>, flags.provider === "local");
       if (misplaced.length) {

@@ -58,6 +58,8 @@ export interface LocalRunRequest {
   exportDtypes?: string[];
   /** Tests: pause (checkpoint, exit as on Ctrl-C) once this step is done. */
   stopAfterStep?: number;
+  /** Start over even though a stopped run has checkpoints (they are removed). */
+  restart?: boolean;
 }
 
 /** `<dataDir>/qwen_finetuning`. */

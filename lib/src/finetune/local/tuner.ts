@@ -115,6 +115,12 @@ export class LocalQwen2VLFineTuner {
     const plan = await this.plan(req);
     if (plan.problems.length) throw new Error(`the training data has problems; nothing was started:\n${plan.problems.map((p) => `  - ${p}`).join("\n")}`);
     const previous = await readLocalRecord(this.layout.record).catch(() => null);
+    const stoppedInTraining = previous && (["planned", "training", "interrupted"].includes(previous.status) || (previous.status === "failed" && previous.stage === "train"));
+    if (stoppedInTraining && previous.checkpoint && !req.restart) {
+      throw new Error(
+        `${previous.job_id} stopped at step ${previous.steps.done}/${previous.steps.total} with a checkpoint (${previous.checkpoint}): continue it with ${this.resumeCommand()}, or start over with --restart (its checkpoints are then removed)`,
+      );
+    }
     if (previous) await fs.copyFile(this.layout.record, path.join(this.layout.dir, `fine_tune_info.${previous.job_id}.json`));
     await fs.rm(this.layout.training, { recursive: true, force: true });
     await fs.mkdir(this.layout.dir, { recursive: true });
