@@ -14,7 +14,10 @@ import path from "node:path";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
 import { readTextIfExists, writeJson } from "../../core/atomic-output";
 import { displayPath } from "../../core/project-path";
+import type { FineTuneProgress } from "../training-progress";
 import type { FineTuneProvider } from "./capabilities";
+
+export type { FineTuneProgress };
 
 export const FINE_TUNE_SUBDIR = "gpt4o_mini_finetuned";
 export const FINE_TUNE_RECORD_FILE = "fine_tune_info.json";
@@ -30,17 +33,6 @@ export interface FineTuneHyperparameters {
   n_epochs?: HyperparameterValue;
   batch_size?: HyperparameterValue;
   learning_rate_multiplier?: HyperparameterValue;
-}
-
-/** The latest training progress seen (metrics events and checkpoints). */
-export interface FineTuneProgress {
-  step: number | null;
-  total_steps: number | null;
-  train_loss: number | null;
-  valid_loss: number | null;
-  full_valid_loss: number | null;
-  train_accuracy: number | null;
-  valid_accuracy: number | null;
 }
 
 export interface FineTuneRecord {
