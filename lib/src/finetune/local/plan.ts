@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { displayPath } from "../../core/project-path";
 import { PROJECT_ROOT, runPythonJob, type ProjectPython } from "../../core/python";
 import { estimateTraining, formatBytes, formatDuration, type TrainingEstimate } from "./estimate";
 import { baseModelForChild, forChild, LOCAL_FINETUNE_DEFAULTS, qwenDataDir, trainArgs, type LocalRunRequest } from "./options";
@@ -138,12 +139,12 @@ export function formatLocalPlan(p: LocalPlan): string {
   const h = p.hyperparameters;
   const lines = [
     `local Qwen2-VL LoRA fine-tune (dry run: nothing is trained)`,
-    `  base model: ${p.baseModel}${p.base.params ? ` (${formatParams(p.base.params)} parameters: ${p.base.source})` : " (size unknown here: no config.json on this machine)"}`,
+    `  base model: ${path.isAbsolute(p.baseModel) ? displayPath(p.baseModel) : p.baseModel}${p.base.params ? ` (${formatParams(p.base.params)} parameters: ${p.base.source})` : " (size unknown here: no config.json on this machine)"}`,
     `  backend: ${p.backend} · device: ${p.device === "cuda" ? `${p.deviceName} (CUDA${p.bf16 ? ", bf16" : ", fp32"})` : "CPU (fp32)"}`,
-    `  data: ${p.dataDir} — ${p.train.examples} train, ${p.val.examples} validation examples; sha256 ${p.dataSha256.slice(0, 16)}…`,
+    `  data: ${displayPath(p.dataDir)} — ${p.train.examples} train, ${p.val.examples} validation examples; sha256 ${p.dataSha256.slice(0, 16)}…`,
     `  steps: ${p.totalSteps} (${p.stepsPerEpoch} per epoch; batch ${h.batch_size} × accumulation ${h.grad_accum}, ${h.max_steps ? `max ${h.max_steps} steps` : `${h.epochs} epochs`})`,
     `  learning rate ${h.learning_rate} (${h.scheduler}, warm-up ${h.warmup_ratio}); LoRA r ${p.lora.rank}, α ${p.lora.alpha}, dropout ${p.lora.dropout} on ${(p.lora.target as string[]).join(", ")}`,
-    `  images ≤ ${h.image_max_pixels} pixels (≈ ${Math.round(p.train.image_tokens_mean ?? 0)} image tokens each)${p.resumeFrom ? ` · a resumed run continues from ${p.resumeFrom}` : ""}`,
+    `  images ≤ ${h.image_max_pixels} pixels (≈ ${Math.round(p.train.image_tokens_mean ?? 0)} image tokens each)${p.resumeFrom ? ` · a resumed run continues from ${displayPath(p.resumeFrom)}` : ""}`,
     p.problems.length ? `  data problems:\n${p.problems.map((l) => `    - ${l}`).join("\n")}` : "  data check: no problems",
   ];
   if (p.estimate) {

@@ -8,6 +8,8 @@
  * `fine_tuned_model` — here the export folder, set only once the export passed its check — `hyperparameters`,
  * `progress`, `created_at`, `finished_at`, `error`).
  */
+import path from "node:path";
+import { displayPath } from "../../core/project-path";
 import { readTextIfExists, writeJson } from "../../core/atomic-output";
 import type { FineTuneProgress, TrainingMetricPoint } from "../training-progress";
 import type { LocalHyperparameters } from "./options";
@@ -126,6 +128,8 @@ export async function writeLocalRecord(file: string, r: LocalFineTuneRecord): Pr
 
 /** The record as `field | value` rows (notebooks); the loss list is summarised. */
 export function localRecordRows(r: LocalFineTuneRecord): { field: string; value: string }[] {
+  // The record keeps the machine's paths (resume needs them); what is shown names them for readers.
+  const shown = (v: unknown): unknown => (typeof v === "string" && path.isAbsolute(v) ? displayPath(v) : v);
   return Object.entries(r).map(([field, v]) => ({
     field,
     value:
@@ -134,7 +138,7 @@ export function localRecordRows(r: LocalFineTuneRecord): { field: string; value:
         : v === null || v === undefined
           ? "—"
           : typeof v === "object"
-            ? JSON.stringify(v)
-            : String(v),
+            ? JSON.stringify(v, (_k, x) => shown(x))
+            : String(shown(v)),
   }));
 }
