@@ -75,10 +75,12 @@ export type Behaviour =
     }
   /** 200 with a JSON content type and a body that does not parse. */
   | { kind: "malformed"; delayMs?: number }
+  /** 200 with a JSON content type and no body: `content-length: 0`, or (`chunked`) a chunked body of no bytes. */
+  | { kind: "empty"; chunked?: boolean; delayMs?: number }
   /** 200 whose body is an HTML page (a proxy or captive portal). */
   | { kind: "html"; status?: number; delayMs?: number }
-  /** Headers promise more bytes than are sent; then the socket is destroyed. */
-  | { kind: "truncated"; delayMs?: number }
+  /** Part of the body, then the socket is destroyed (a reset mid-body): after a content-length promising more, or (`chunked`) mid-chunk. */
+  | { kind: "truncated"; chunked?: boolean; delayMs?: number }
   /** Never answers (until close()). */
   | { kind: "stall" }
   /** Sends the headers and part of the body, then nothing more (until close()). */
@@ -572,6 +574,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
         return void res.end(text);
       }
+      case "empty": {
+        res.writeHead(200, b.chunked ? { "content-type": "application/json" } : { "content-type": "application/json", "content-length": "0" });
+        return void res.end();
+      }
       case "html": {
         const text = "<html><body><h1>Welcome</h1><p>Please sign in to continue.</p></body></html>";
         res.writeHead(b.status ?? 200, { "content-type": "text/html", "content-length": Buffer.byteLength(text) });
@@ -579,7 +585,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       }
       case "truncated": {
         const text = '{"id": "chatcmpl-cut", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assi';
-        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) + 400 });
+        res.writeHead(200, b.chunked ? { "content-type": "application/json" } : { "content-type": "application/json", "content-length": Buffer.byteLength(text) + 400 });
         res.write(text);
         setImmediate(() => res.socket?.destroy());
         return;

@@ -31,6 +31,11 @@ export interface Prediction {
   raw: string;
   /** Why there is no score: the provider's error or the parse failure. Absent on success. */
   error?: string;
+  /**
+   * The failure is of a kind that asking again later may fix (429/5xx, timeouts, dropped connections,
+   * unusable status-200 bodies), and the retry layer's attempts ran out. `compare --retry-failed` asks these.
+   */
+  transient?: boolean;
   usage?: TokenUsage;
   latencyMs: number;
   /** Served from the response cache without a request. */

@@ -28,6 +28,12 @@ export interface PredictionRecord {
   raw: string;
   /** Why `predicted` is null; null on success. */
   error: string | null;
+  /**
+   * With an error: whether asking again later may fix it (the retry layer's attempts ran out on
+   * 429/5xx, a timeout, a dropped connection or an unusable body); `compare --resume RUN --retry-failed`
+   * asks these. Absent on success and in runs made before it was recorded.
+   */
+  error_transient?: boolean;
   usage: { input_tokens: number; output_tokens: number; cached_input_tokens?: number } | null;
   /** USD from usage × the dated price table; null when the model has no price (local, unknown server). */
   cost_usd: number | null;
