@@ -277,3 +277,37 @@ test("a resumed run never asks again for an item already in the log", { timeout:
   for (const k of kept) assert.deepEqual(all.find((r) => r.image === k.image), k);
   assertOwnAnswers(server, all);
 });
+
+test("--resume --retry-failed asks the transient failures again (or, with all, every one); run.json and the report count them", { timeout: 90_000 }, async () => {
+  const server = await faultyServer();
+  const first = await runComparison(options(server));
+  const failed = ofModel(first).filter((r) => r.predicted === null);
+  const transient = failed.filter((r) => r.error_transient);
+  const permanent = failed.filter((r) => !r.error_transient);
+  assert.ok(transient.length > 0 && permanent.length > 0, `${transient.length} transient, ${permanent.length} permanent`);
+  for (const r of permanent) assert.match(r.error!, /no valid score/, "only the model's own answers are final");
+
+  server.setBehaviour(behaviour(false)); // the server recovered
+  let before = server.chatRequests().length;
+  const again = await runComparison(options(server, { resume: first.runDir, retryFailed: "transient" }));
+  const asked = server.chatRequests().slice(before).map((q) => q.imageSha256!);
+  assert.deepEqual(new Set(asked), new Set(transient.map((r) => r.image_sha256)), "exactly the transient failures are asked again");
+  assert.equal(asked.length, transient.length, "each once");
+  assert.deepEqual(again.retried, { asked: transient.length, scored: transient.length });
+  assert.deepEqual(again.run.retried_failed?.map((x) => [x.which, x.asked, x.scored]), [["transient", transient.length, transient.length]]);
+  assert.equal(again.metrics.models[MODEL]!.failed, permanent.length, "metrics count the latest answer of each image");
+  // The earlier failures stay in predictions.jsonl; the last line of an image counts.
+  const lines = await readPredictions(first.runDir);
+  assert.equal(lines.filter((r) => r.model === MODEL).length, testItems.length + transient.length);
+  const report = readFileSync(path.join(first.runDir, "run.json"), "utf8");
+  assert.match(report, /"retried_failed"/);
+  const { formatRunReport } = await import("../../lib/src/analyze/report");
+  assert.match(formatRunReport(again, "md"), new RegExp(`--retry-failed transient \\([^)]*\\): ${transient.length} failed items asked again, ${transient.length} of them now scored`));
+
+  before = server.chatRequests().length;
+  const all = await runComparison(options(server, { resume: first.runDir, retryFailed: "all" }));
+  assert.equal(server.chatRequests().length - before, permanent.length, "`all` asks the rest");
+  assert.equal(all.metrics.models[MODEL]!.coverage, 1);
+  assert.equal(all.run.retried_failed?.length, 2);
+  await assert.rejects(runComparison(options(server, { retryFailed: "all" })), /--retry-failed needs --resume/);
+});

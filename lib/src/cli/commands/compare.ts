@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import path from "node:path";
 import { intFlag } from "../args";
 import { run as analyzeRun, formatRunReport, writeRunReports } from "../../analyze";
-import { DEFAULT_COMPARE_MODELS, run as runComparison, type CompareOptions } from "../../compare";
+import { DEFAULT_COMPARE_MODELS, DEFAULT_RETRY_FAILED, RETRY_FAILED_MODES, run as runComparison, type CompareOptions, type RetryFailedMode } from "../../compare";
 import { createProgress, type Progress } from "../../core/progress";
 import { parseScale } from "../../core/scale";
 
@@ -16,6 +16,8 @@ export interface CompareFlags {
   limit?: number;
   cache: boolean;
   resume?: string;
+  /** `--retry-failed [transient|all]`: true for the bare flag (= transient). */
+  retryFailed?: boolean | string;
   dataDir: string;
   maxCost?: string;
   /** Through the OpenAI Batch API; undefined: what a resumed run used. */
@@ -35,8 +37,16 @@ export function comparePlan(f: CompareFlags): CompareOptions {
     maxCost = Number(f.maxCost);
     if (!Number.isFinite(maxCost) || maxCost < 0) throw new Error(`--max-cost must be a number of US dollars ≥ 0, got "${f.maxCost}"`);
   }
+  let retryFailed: RetryFailedMode | undefined;
+  if (f.retryFailed !== undefined && f.retryFailed !== false) {
+    const mode = f.retryFailed === true ? DEFAULT_RETRY_FAILED : f.retryFailed;
+    if (!(RETRY_FAILED_MODES as readonly string[]).includes(mode)) throw new Error(`--retry-failed takes ${RETRY_FAILED_MODES.join(" or ")} (default ${DEFAULT_RETRY_FAILED}), got "${mode}"`);
+    if (!f.resume) throw new Error("--retry-failed needs --resume RUN (the run whose failed items are asked again)");
+    retryFailed = mode as RetryFailedMode;
+  }
   return {
     models: f.models,
+    ...(retryFailed ? { retryFailed } : {}),
     outputDir: f.outputDir,
     gpt4Model: f.gpt4Model,
     testSet: f.testSet,
@@ -68,6 +78,7 @@ export function register(program: Command): void {
     .option("--limit <n>", "only the first N test images", intFlag("--limit", 1))
     .option("--no-cache", "ask every model again instead of using cached answers")
     .option("--resume <run>", "continue an interrupted run (its folder name under --output-dir, or a path)")
+    .option("--retry-failed [which]", `with --resume: ask failed items again — transient (default: the retries ran out on 429/5xx, timeouts, dropped connections, broken bodies) or all`)
     .option("--data-dir <dir>", "where step 1 wrote its splits", "data")
     .option("--max-cost <usd>", "refuse to start above this estimate, and stop once this much was spent")
     .option("--batch", "ask OpenAI models through the Batch API: half price, answers within 24 h (Ctrl-C stops waiting, not the batch; --resume collects it)")

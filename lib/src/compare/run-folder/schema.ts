@@ -72,6 +72,20 @@ export interface RunInfo {
   cost_estimate_usd: Record<string, number | null>;
   max_cost_usd: number | null;
   versions: Record<string, string>;
+  /** Each `--resume --retry-failed`: when, which failures, how many were asked again and how many of them are now scored. */
+  retried_failed?: RetriedFailed[];
+}
+
+/** `--retry-failed`: the failures asking again may fix (default), or every failed item. */
+export type RetryFailedMode = "transient" | "all";
+
+export interface RetriedFailed {
+  at: string;
+  which: RetryFailedMode;
+  /** Failed items asked again. */
+  asked: number;
+  /** Of those, how many now have a score; null when the invocation stopped before its answers were counted. */
+  scored: number | null;
 }
 
 /** Point metrics as written to metrics.json (snake_case; null where undefined or no images). */
@@ -196,6 +210,7 @@ export const RunInfoSchema: z.ZodType<RunInfo, z.ZodTypeDef, unknown> = z.object
   batch: z.boolean().default(false),
   cost_estimate_usd: z.record(numOrNull).default({}),
   max_cost_usd: numOrNull.default(null),
+  retried_failed: z.array(z.object({ at: z.string(), which: z.enum(["transient", "all"]), asked: num, scored: numOrNull })).optional(),
 });
 
 const ciSchema = z.object({ mae: interval, rmse: interval, acc1: interval, acc2: interval, bias: interval, pearson: interval, spearman: interval, qwk: interval });
