@@ -363,6 +363,16 @@ test("a stalled connection times out within timeoutMs; so does a body that stall
   assert.equal(bodyRetried.server.chatRequests().length, 2);
 });
 
+test("a model the lifecycle table says is shut down: its model-not-found is explained; an unknown model's stays the API's", async (t) => {
+  // gpt-4.1-nano-2025-04-14 shut down on 2026-10-23 (lifecycle.ts); this server no longer lists it.
+  const { model } = await setup(t, { rejectUnknownModels: true, models: ["gpt-4o"] }, { model: "gpt-4.1-nano-2025-04-14", maxRetries: 0 });
+  const p = await model.predict(await image(0));
+  assert.match(p.error!, /^model shut down: gpt-4\.1-nano-2025-04-14 was shut down on 2026-10-23 .*the API answered HTTP 404: The model `gpt-4\.1-nano-2025-04-14` does not exist/);
+  assert.equal(p.transient, false);
+  const other = await setup(t, { rejectUnknownModels: true, models: ["gpt-4o"] }, { model: "my-model", maxRetries: 0 });
+  assert.match((await other.model.predict(await image(0))).error!, /^HTTP 404 model_not_found: The model `my-model` does not exist/);
+});
+
 test("a wrong key gives a 401 error with the key redacted", async (t) => {
   const wrong = "sk-WRONG-sentinel-5a5a5a5a5a";
   const { server, model } = await setup(t, {}, { env: { [KEY_ENV]: wrong } });

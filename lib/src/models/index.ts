@@ -13,4 +13,5 @@ export { CachedModel, ResponseCache, responseCacheOf, withCache } from "./cache"
 export { OPENAI_CHAT_DEFAULTS, OpenAIChatModel, type OpenAIChatOptions } from "./openai-chat";
 export { LocalQwen2VLModel, missingQwen2VLFiles, QWEN2VL_DEFAULTS, type LocalQwen2VLOptions } from "./qwen2vl";
 export { ImageStatsBaseline, MeanBaseline } from "./baselines";
+export { lifecycleWarnings, modelLifecycleWarning } from "./lifecycle";
 export { modelAvailability, predictSideBySide, sideBySideThumbnails, type Availability, type SideBySideRow } from "./notebook-view";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { prepareImage } from "../../core/image";
-import { ModelFactory, ModelUnavailableError, type FactoryOptions, type Prediction } from "../../models";
+import { ModelFactory, modelLifecycleWarning, ModelUnavailableError, type FactoryOptions, type Prediction } from "../../models";
 import { parseScale } from "../../core/scale";
 
 export interface PredictFlags {
@@ -68,6 +68,8 @@ export function register(program: Command): void {
         if (err instanceof ModelUnavailableError) throw new Error(err.message);
         throw err;
       });
+      const lifecycle = modelLifecycleWarning(model);
+      if (lifecycle) console.error(`warning: ${lifecycle}`);
       try {
         const prepared = await prepareImage(image, { maxSide: plan.imageMaxSide });
         const p = await model.predict(prepared, { prompt: flags.prompt });

@@ -7,7 +7,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { DEFAULT_SCALE, type Scale } from "../../core/scale";
-import { kindOfType, ModelFactory, type ScoreModel } from "../../models";
+import { kindOfType, ModelFactory, modelLifecycleWarning, type ScoreModel } from "../../models";
 import { promptHash, PROMPT_VERSION } from "../../prompt/prompts";
 import { estimateRunCost } from "../cost";
 import { isValidPrediction, itemKey, newRunId, readPredictions, readRunInfo, writeRunInfo, writeRunMetrics, type PredictionRecord, type RetryFailedMode, type RunInfo, type RunModelInfo } from "../run-folder";
@@ -117,6 +117,8 @@ async function createModels(factory: ModelFactory, requested: string[], opts: Co
     } else {
       models.push(r.model);
       infos.push({ name, status: "ran", kind: r.model.kind, model_id: r.model.id, settings: r.model.describe(), concurrency: opts.concurrency ?? factory.concurrency(name) });
+      const lifecycle = modelLifecycleWarning(r.model);
+      if (lifecycle) log(`warning: ${lifecycle}`);
     }
   }
   return { models, infos };

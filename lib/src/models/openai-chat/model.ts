@@ -29,6 +29,7 @@ import { parseScoreText } from "../../prompt/score-text";
 import type { PreparedImage } from "../../core/types";
 import { createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../../openai/client";
 import { describeRequestFailure, isTransientApiError } from "../../openai/errors";
+import { explainModelNotFound } from "../../openai/lifecycle";
 import { redact } from "../../openai/keys";
 import { scoreProbabilities } from "./probabilities";
 import { ModelUnavailableError } from "../../core/errors";
@@ -391,7 +392,12 @@ export class OpenAIChatModel implements ScoreModel {
     return this.handle.errorText(err);
   }
 
+  /** The failure in one line; a "model not found" for a model the lifecycle table says is shut down is explained by the table. */
   private describeError(err: unknown): string {
+    if (err instanceof APIError) {
+      const explained = explainModelNotFound(this.id, { status: err.status, code: err.code ?? null, message: this.errorText(err) }, { configName: this.name, provider: this.settings.provider });
+      if (explained) return explained;
+    }
     return describeRequestFailure(err, this.handle, this.settings);
   }
 }
