@@ -23,6 +23,7 @@ import { compareModels } from "../../lib/src/compare/statistics";
 import { DEFAULT_SCALE } from "../../lib/src/core/scale";
 import { runComparison, type CompareOptions, type CompareResult } from "../../lib/src/compare/run";
 import { readPredictions } from "../../lib/src/compare/run-folder/read";
+import { formatRunReport } from "../../lib/src/analyze/report";
 import type { PredictionRecord } from "../../lib/src/compare/run-folder/schema";
 import { startTestServer, type Behaviour, type BehaviourFn, type TestServer } from "../helpers/openai-server";
 import { tempDir } from "../helpers/tmp";
@@ -301,7 +302,6 @@ test("--resume --retry-failed asks the transient failures again (or, with all, e
   assert.equal(lines.filter((r) => r.model === MODEL).length, testItems.length + transient.length);
   const report = readFileSync(path.join(first.runDir, "run.json"), "utf8");
   assert.match(report, /"retried_failed"/);
-  const { formatRunReport } = await import("../../lib/src/analyze/report");
   assert.match(formatRunReport(again, "md"), new RegExp(`--retry-failed transient \\([^)]*\\): ${transient.length} failed items asked again, ${transient.length} of them now scored`));
 
   before = server.chatRequests().length;
