@@ -137,6 +137,8 @@ export interface TestServerOptions {
   behaviour?: BehaviourFn;
   /** Listed by GET /v1/models. */
   models?: string[];
+  /** `shutdown_date` of listed models, as OpenAI's models.list gives it (absent: the field is left out). */
+  modelShutdownDates?: Record<string, string | null>;
   /** Reject chat requests whose model is not in `models` (404 model_not_found). Default false. */
   rejectUnknownModels?: boolean;
   /** More routes, tried before the built-in ones. */
@@ -686,7 +688,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       method: "GET",
       path: "/v1/models",
       handler: ({ res }) =>
-        sendJson(res, 200, { object: "list", data: models.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system" })) }),
+        sendJson(res, 200, {
+          object: "list",
+          data: models.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system", ...(opts.modelShutdownDates && id in opts.modelShutdownDates ? { shutdown_date: opts.modelShutdownDates[id] } : {}) })),
+        }),
     },
     {
       method: "GET",

@@ -11,13 +11,14 @@ import * as finetune from "./commands/finetune";
 import * as predict from "./commands/predict";
 import * as analyze from "./commands/analyze";
 import * as compare from "./commands/compare";
+import * as models from "./commands/models";
 
 export function buildProgram(): Command {
   const program = new Command("streetsafe")
     .description("Score street-view images for perceived safety, fine-tune models on human ratings, compare them honestly.")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const cmd of [demoData, prepare, finetune, predict, compare, analyze, notebooks]) cmd.register(program);
+  for (const cmd of [demoData, prepare, finetune, predict, compare, analyze, models, notebooks]) cmd.register(program);
   return program;
 }
 

@@ -5,7 +5,8 @@
  */
 export { ModelUnavailableError } from "../core/errors";
 export { MODEL_KINDS, type BatchAbility, type ModelKind, type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
-export { FLAG_MODELS, ModelFactory, type FactoryOptions } from "./factory";
+export { FLAG_MODELS, ModelFactory, type FactoryOptions, type ModelCheck } from "./factory";
+export { formatModelRows, modelInventory, type InventoryOptions, type ModelRow } from "./inventory";
 export { BUILTIN_MODELS, DEFAULT_MODEL_CONFIG, loadModelConfig, type ModelConfig, type ModelEntry } from "./config";
 export { kindOfType, MODEL_TYPES, modelType } from "./registry";
 export type { ModelContext, ModelOverride, ModelType } from "./model-type";
