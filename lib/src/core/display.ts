@@ -3,7 +3,8 @@
  * carry plotly.js inline (once per page; no CDN, so exported reports open offline), image thumbnails.
  */
 import { readFileSync } from "node:fs";
-import pl from "nodejs-polars";
+import type pl from "nodejs-polars";
+import { polars } from "./lazy";
 import type { Figure } from "./figure";
 import { escapeHtml } from "./html";
 
@@ -28,7 +29,7 @@ export function plotHtml(fig: Figure, opts: { includePlotlyJs?: boolean } = {}):
 type Tabular = pl.DataFrame | readonly object[];
 
 function toFrame(data: Tabular): pl.DataFrame {
-  return Array.isArray(data) ? pl.DataFrame(data as Record<string, unknown>[]) : (data as pl.DataFrame);
+  return Array.isArray(data) ? polars().DataFrame(data as Record<string, unknown>[]) : (data as pl.DataFrame);
 }
 
 function formatCell(v: unknown, digits: number): string {

@@ -2,7 +2,8 @@
  * XLSX ground truth: the named sheet, or the first sheet whose score column really holds scores (an
  * image × task-type workbook has sheets of other tasks, passed over with a note saying why).
  */
-import ExcelJS from "exceljs";
+import type ExcelJS from "exceljs";
+import { excelJS } from "../../core/lazy";
 import { plainCell, shown, type Plain } from "./cells";
 import { IMAGE_NAMES, listHeaders, resolveColumns, RESPONSE_NAMES, SCORE_NAMES } from "./columns";
 import { filterTaskRows, loadTable, scoreLikeness, toTable, type Table, type TableRow } from "./table";
@@ -23,7 +24,7 @@ function sheetTable(ws: ExcelJS.Worksheet): Table | null {
 
 export async function loadXlsx(ctx: Ctx, buf: Buffer, sheetOpt: string | undefined): Promise<LoadResult> {
   const res = ctx.result;
-  const wb = new ExcelJS.Workbook();
+  const wb = new (excelJS().Workbook)();
   try {
     await wb.xlsx.load(buf as unknown as Parameters<typeof wb.xlsx.load>[0]);
   } catch (e) {
