@@ -5,6 +5,7 @@ import { run as analyzeRun, formatRunReport, writeRunReports } from "../../analy
 import { DEFAULT_COMPARE_MODELS, DEFAULT_RETRY_FAILED, RETRY_FAILED_MODES, run as runComparison, type CompareOptions, type RetryFailedMode } from "../../compare";
 import { createProgress, type Progress } from "../../core/progress";
 import { parseScale } from "../../core/scale";
+import { trace } from "../../core/trace";
 
 export interface CompareFlags {
   models: string[];
@@ -88,6 +89,7 @@ export function register(program: Command): void {
     .option("--scale <min-max>", "score scale", "1-10")
     .option("--no-plots", "skip the plots (run `streetsafe analyze` later)")
     .action(async (flags: CompareFlags) => {
+      trace("compare: the command starts");
       const stop = new AbortController();
       const onSigint = () => {
         console.error(
@@ -108,8 +110,11 @@ export function register(program: Command): void {
           },
         });
         bar?.stop();
+        trace("compare: answers and metrics in");
         await writeRunReports(result.runDir, result);
+        trace("compare: reports written");
         if (flags.plots) await analyzeRun(result.runDir, { png: "auto", log: (l) => console.error(l) });
+        trace("compare: plots written");
         // The overview (table, warnings, paired tests); the per-model detail is in report.txt.
         console.log(formatRunReport(result, "txt").split("\nPER MODEL")[0].trimEnd());
         console.log(`\nrun folder: ${result.runDir}`);

@@ -7,6 +7,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { DEFAULT_SCALE, type Scale } from "../../core/scale";
+import { trace } from "../../core/trace";
 import { kindOfType, ModelFactory, modelLifecycleWarning, type ScoreModel } from "../../models";
 import { promptHash, PROMPT_VERSION } from "../../prompt/prompts";
 import { estimateRunCost } from "../cost";
@@ -29,9 +30,11 @@ export async function runComparison(opts: CompareOptions): Promise<CompareResult
   const previous = resumeDir ? await readRunInfo(resumeDir) : null;
   if (opts.retryFailed && !previous) throw new Error("--retry-failed needs --resume RUN (the run whose failed items are asked again)");
   const testSet = await testSetFor(opts, previous, scale);
+  trace(`compare: test set loaded (${testSet.items.length} images)`);
   const requested = previous ? previous.models.map((m) => m.name) : unique([...(opts.models ?? DEFAULT_COMPARE_MODELS), ...ALWAYS_COMPARED]);
   const factory = await ModelFactory.load(opts);
   const { models, infos } = await createModels(factory, requested, opts, log);
+  trace("compare: models created");
   try {
     const runDir = resumeDir ?? path.join(outputDir, newRunId());
     await fs.mkdir(runDir, { recursive: true });
@@ -50,15 +53,18 @@ export async function runComparison(opts: CompareOptions): Promise<CompareResult
 
     const run = runInfo(previous, { runDir, testSet, scale, infos, batched, estimate, opts });
     await writeRunInfo(runDir, run);
+    trace("compare: estimate printed, run.json written: asking");
 
     const direct = todo.filter((t) => !batched.has(t.model.name));
     const viaBatch: BatchWork[] = todo.filter((t) => batched.has(t.model.name)).map((t) => ({ model: t.model, target: batched.get(t.model.name)!, items: t.items }));
     const outcome = await askEveryModel(direct, viaBatch, testSet, runDir, { ...opts, spentBefore, log, resumeCommand: `npx streetsafe compare --resume ${shownPath(runDir)}` });
+    trace("compare: the last answer is logged");
     const records = await readPredictions(runDir);
     const retried = opts.retryFailed ? retriedOutcome(records, again) : undefined;
     if (opts.retryFailed && retried) run.retried_failed = [...(run.retried_failed ?? []), { at: new Date().toISOString(), which: opts.retryFailed, asked: retried.asked, scored: outcome.complete ? retried.scored : null }];
     const metrics = computeRunMetrics(testSet.items, records, run, opts.bootstrapIterations);
     await writeRunMetrics(runDir, metrics);
+    trace("compare: metrics computed and written");
     if (outcome.complete) run.finished_at = new Date().toISOString();
     await writeRunInfo(runDir, run);
     return { runDir, run, metrics, records, asked: outcome.asked, complete: outcome.complete, stopReason: outcome.stopReason, ...(retried ? { retried } : {}) };
