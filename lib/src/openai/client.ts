@@ -135,24 +135,28 @@ function deadlineFetch(
   refusedWaits: WeakMap<Headers, number>,
 ): NonNullable<ClientOptions["fetch"]> {
   return async (url, init) => {
-    const deadline = AbortSignal.timeout(ms);
-    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    const deadline = attemptDeadline(ms, init?.signal ?? undefined);
     const attempt = attemptNumber(init?.headers);
     let res: Response;
     try {
-      res = await fetch(url, { ...init, signal });
+      res = await fetch(url, { ...init, signal: deadline.signal });
     } catch (e) {
+      deadline.done();
       if (e && typeof e === "object") markAttempt(e, attempt);
       throw e;
     }
     markAttempt(res.headers, attempt);
-    if (res.ok) return isJsonBody(res) ? checkedJsonResponse(res, attempt) : res;
+    // A JSON body is read here, inside the deadline; any other body (a file download) is read by the
+    // SDK after this returns, still under the deadline, whose timer then simply runs out unheard.
+    if (res.ok && isJsonBody(res)) return checkedJsonResponse(res, attempt).finally(deadline.done);
+    if (res.ok) return res;
     let body = "";
     try {
       body = (await res.clone().text()).slice(0, 2000);
     } catch {
       // the SDK reads the body again and reports its own error
     }
+    deadline.done(); // the error body is in (or failed): nothing more to time
     const wait = retryAfterMs(res.headers);
     if (wait !== undefined && wait > maxRetryAfterMs) {
       const headers = new Headers(res.headers);
@@ -165,6 +169,27 @@ function deadlineFetch(
     }
     errorBodies.set(res.headers, body);
     return res;
+  };
+}
+
+/**
+ * The attempt's signal: the caller's (the SDK's own, with the user's abort behind it) or the deadline,
+ * whichever fires first; the deadline aborts with a TimeoutError as `AbortSignal.timeout` would.
+ * (AbortSignal.timeout + AbortSignal.any cost ~0.3 ms of main-thread CPU per request in Node 20.)
+ */
+function attemptDeadline(ms: number, caller: AbortSignal | undefined): { signal: AbortSignal; done: () => void } {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")), ms);
+  timer.unref();
+  const forward = () => ac.abort(caller!.reason);
+  if (caller?.aborted) forward();
+  else caller?.addEventListener("abort", forward, { once: true });
+  return {
+    signal: ac.signal,
+    done: () => {
+      clearTimeout(timer);
+      caller?.removeEventListener("abort", forward);
+    },
   };
 }
 
@@ -183,9 +208,10 @@ function isJsonBody(res: Response): boolean {
 }
 
 /**
- * The body read to its end within the attempt's deadline and checked to parse: unusable → a
- * ResponseBodyError (retried by the SDK); a stall is still the deadline's TimeoutError (retried as a
- * timeout); usable → a fresh Response with the same status and headers for the SDK to read.
+ * The body read to its end within the attempt's deadline and parsed: unusable → a ResponseBodyError
+ * (retried by the SDK); a stall is still the deadline's TimeoutError (retried as a timeout); usable → a
+ * fresh Response with the same status and headers whose `json()` gives the value parsed here (the SDK
+ * would parse the body a second time).
  */
 async function checkedJsonResponse(res: Response, attempt: number): Promise<Response> {
   let text: string;
@@ -200,12 +226,14 @@ async function checkedJsonResponse(res: Response, attempt: number): Promise<Resp
     throw new ResponseBodyError("cut-off", `the connection closed mid-body: ${err.message}${causeChain(err)}`, attempt, { cause: err });
   }
   if (!text.trim()) throw new ResponseBodyError("empty", `empty response body (HTTP ${res.status})`, attempt);
+  let parsed: unknown;
   try {
-    JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new ResponseBodyError("malformed", `malformed response body: ${(e as Error).message}`, attempt, { cause: e });
   }
   const copy = new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
+  Object.defineProperty(copy, "json", { value: () => Promise.resolve(parsed) });
   markAttempt(copy.headers, attempt);
   return copy;
 }
