@@ -61,6 +61,11 @@ export interface ScoreModel {
   readonly id: string;
   readonly scale: Scale;
   readonly kind: ModelKind;
+  /**
+   * false: the answer does not depend on the image's pixels (the constant baseline); a runner need not
+   * prepare the image and may pass one with only its sha256. Default (undefined): it does.
+   */
+  readonly usesImage?: boolean;
   predict(image: PreparedImage, opts?: PredictOptions): Promise<Prediction>;
   /** The run settings recorded in a run's run.json (never secrets). */
   describe(): Record<string, unknown>;
