@@ -5,12 +5,13 @@
  *
  * The whole `plots/` folder is staged and moved into place at the end, so a failed analyze leaves the
  * previous charts as they were and a re-run never mixes old and new charts.
- */import { promises as fs } from "node:fs";
+ */
+import { promises as fs } from "node:fs";
 import path from "node:path";
 import { readRun, RUN_FILES } from "../compare";
 import { StagedOutput } from "../core/atomic-output";
 import { chartPage, indexPage } from "./pages";
-import { findChromium, renderChartPngs } from "./png";
+import { findChromium, renderChartPngs, type ChartRenderer } from "./png";
 import { runCharts } from "./run-charts";
 
 export interface AnalyzeOptions {
@@ -18,6 +19,8 @@ export interface AnalyzeOptions {
   png?: boolean | "auto";
   /** Progress and notes, one line each (the CLI passes console.log). */
   log?: (line: string) => void;
+  /** A renderer already starting (`ChartRenderer.start`, e.g. while compare's statistics ran); analyzeRun closes it. */
+  renderer?: Promise<ChartRenderer>;
 }
 
 export interface AnalyzeResult {
@@ -34,6 +37,15 @@ export interface AnalyzeResult {
 
 /** Write `<runDir>/plots/`: a standalone HTML page per chart, index.html, and PNGs where possible. */
 export async function analyzeRun(runDir: string, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+  try {
+    return await analyzeRunWith(runDir, opts);
+  } finally {
+    // A renderer started for this call is closed whether or not it was used.
+    await opts.renderer?.then((r) => r.close(), () => {});
+  }
+}
+
+async function analyzeRunWith(runDir: string, opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const log = opts.log ?? (() => {});
   const png = opts.png ?? "auto";
   const data = await readRun(runDir);
@@ -61,7 +73,10 @@ export async function analyzeRun(runDir: string, opts: AnalyzeOptions = {}): Pro
     if (chromiumPath) {
       log(`rendering ${pages.length} PNGs with ${chromiumPath} …`);
       try {
-        await renderChartPngs(pages, chromiumPath);
+        await renderChartPngs(
+          pages.map((p) => ({ name: `${p.chart.name}.html`, figure: p.chart.figure, png: p.png })),
+          opts.renderer ? await opts.renderer : chromiumPath,
+        );
         rendered = true;
       } catch (e) {
         const msg = (e as Error).message.split("\n")[0];

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import path from "node:path";
 import { intFlag } from "../args";
-import { run as analyzeRun, formatRunReport, writeRunReports } from "../../analyze";
+import { run as analyzeRun, ChartRenderer, findChromium, formatRunReport, writeRunReports } from "../../analyze";
 import { DEFAULT_COMPARE_MODELS, DEFAULT_RETRY_FAILED, RETRY_FAILED_MODES, run as runComparison, type CompareOptions, type RetryFailedMode } from "../../compare";
 import { createProgress, type Progress } from "../../core/progress";
 import { parseScale } from "../../core/scale";
@@ -99,6 +99,15 @@ export function register(program: Command): void {
       };
       process.once("SIGINT", onSigint);
       let bar: Progress | undefined;
+      // The chart renderer (headless Chromium + plotly.js, seconds to start) starts when the last answer
+      // is in, so that its start-up overlaps the statistics and reports instead of following them.
+      let renderer: Promise<ChartRenderer> | undefined;
+      const chromium = flags.plots ? findChromium().path : null;
+      const startRenderer = () => {
+        if (renderer || !chromium) return;
+        renderer = ChartRenderer.start(chromium);
+        renderer.catch(() => {}); // analyzeRun reports a renderer that could not start
+      };
       try {
         const result = await runComparison({
           ...comparePlan(flags),
@@ -107,14 +116,16 @@ export function register(program: Command): void {
           onProgress: (p) => {
             bar ??= createProgress("comparing", p.total);
             bar.update(p.done, `failed ${p.failed} · left ${p.total - p.done} · ${p.ratePerSecond.toFixed(1)}/s · $${p.costUsd.toFixed(4)}`);
+            if (p.done === p.total) startRenderer();
           },
         });
         bar?.stop();
         trace("compare: answers and metrics in");
-        await writeRunReports(result.runDir, result);
-        trace("compare: reports written");
-        if (flags.plots) await analyzeRun(result.runDir, { png: "auto", log: (l) => console.error(l) });
-        trace("compare: plots written");
+        // The reports (this process) and the charts (their pages here, the PNGs in Chromium) at once.
+        await Promise.all([
+          writeRunReports(result.runDir, result).then(() => trace("compare: reports written")),
+          flags.plots ? analyzeRun(result.runDir, { png: "auto", log: (l) => console.error(l), ...(renderer ? { renderer } : {}) }).then(() => trace("compare: plots written")) : undefined,
+        ]);
         // The overview (table, warnings, paired tests); the per-model detail is in report.txt.
         console.log(formatRunReport(result, "txt").split("\nPER MODEL")[0].trimEnd());
         console.log(`\nrun folder: ${result.runDir}`);
@@ -125,6 +136,7 @@ export function register(program: Command): void {
         }
       } finally {
         bar?.stop();
+        await renderer?.then((r) => r.close(), () => {});
         process.removeListener("SIGINT", onSigint);
       }
     });
