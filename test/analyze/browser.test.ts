@@ -202,6 +202,9 @@ test("a chart that fails in the browser is an error, not a PNG", { skip: noBrows
   // A height plotly refuses: its exporter rejects, as it does for any figure it cannot draw.
   const broken = { data: [{ type: "scatter", x: [1], y: [1] }], layout: { height: -5 } };
   await assert.rejects(renderChartPngs([{ name: "broken.html", figure: broken, png }], chromium.path!), /chart broken\.html did not render: .*pixel values/);
+  // A trace type the renderer's bundle lacks would be an empty PNG: refused by name.
+  const unknown = { data: [{ type: "scatter3d", x: [1], y: [1], z: [1] }], layout: {} };
+  await assert.rejects(renderChartPngs([{ name: "three-d.html", figure: unknown, png }], chromium.path!), /chart three-d\.html did not render: trace type "scatter3d"/);
   assert.ok(Date.now() - started < 30_000, "fails at once, not after the render timeout");
   assert.ok(!existsSync(png));
 });

@@ -8,11 +8,11 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { readRun, RUN_FILES } from "../compare";
+import { readRun, RUN_FILES, type RunData } from "../compare";
 import { StagedOutput } from "../core/atomic-output";
 import { chartPage, indexPage } from "./pages";
-import { findChromium, renderChartPngs, type ChartRenderer } from "./png";
-import { runCharts } from "./run-charts";
+import { ChartRenderer, findChromium, renderChartPngs } from "./png";
+import { runCharts, type RunChart } from "./run-charts";
 
 export interface AnalyzeOptions {
   /** PNGs: true = required (error without Chromium), false = none, "auto" (default) = where Chromium is available. */
@@ -37,30 +37,43 @@ export interface AnalyzeResult {
 
 /** Write `<runDir>/plots/`: a standalone HTML page per chart, index.html, and PNGs where possible. */
 export async function analyzeRun(runDir: string, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+  let renderer = opts.renderer;
   try {
-    return await analyzeRunWith(runDir, opts);
+    const log = opts.log ?? (() => {});
+    const png = opts.png ?? "auto";
+    const data = await readRun(runDir);
+    const { charts, withoutValid } = runCharts(data);
+
+    let chromiumPath: string | null = null;
+    let pngNote: string | null = null;
+    if (png === false) pngNote = "PNG export turned off";
+    else {
+      const found = findChromium();
+      if (found.path) chromiumPath = found.path;
+      else if (png === true) throw new Error(`PNGs were required but there is ${found.why}`);
+      else pngNote = `PNGs skipped: ${found.why}`;
+    }
+    // The browser starts while the chart pages are written.
+    if (chromiumPath) {
+      renderer ??= ChartRenderer.start(chromiumPath);
+      renderer.catch(() => {}); // awaited in writePlots, where a renderer that could not start becomes a note
+    }
+    return await writePlots(runDir, data, charts, withoutValid, { png, log, chromiumPath, pngNote, renderer: chromiumPath ? renderer : undefined });
   } finally {
-    // A renderer started for this call is closed whether or not it was used.
-    await opts.renderer?.then((r) => r.close(), () => {});
+    // The renderer (started here or handed in) is closed whether or not it was used.
+    await renderer?.then((r) => r.close(), () => {});
   }
 }
 
-async function analyzeRunWith(runDir: string, opts: AnalyzeOptions): Promise<AnalyzeResult> {
-  const log = opts.log ?? (() => {});
-  const png = opts.png ?? "auto";
-  const data = await readRun(runDir);
-  const { charts, withoutValid } = runCharts(data);
-
-  let chromiumPath: string | null = null;
-  let pngNote: string | null = null;
-  if (png === false) pngNote = "PNG export turned off";
-  else {
-    const found = findChromium();
-    if (found.path) chromiumPath = found.path;
-    else if (png === true) throw new Error(`PNGs were required but there is ${found.why}`);
-    else pngNote = `PNGs skipped: ${found.why}`;
-  }
-
+async function writePlots(
+  runDir: string,
+  data: RunData,
+  charts: RunChart[],
+  withoutValid: string[],
+  o: { png: boolean | "auto"; log: (l: string) => void; chromiumPath: string | null; pngNote: string | null; renderer: Promise<ChartRenderer> | undefined },
+): Promise<AnalyzeResult> {
+  const { png, log, chromiumPath } = o;
+  let pngNote = o.pngNote;
   const staged = await StagedOutput.begin(runDir);
   try {
     const pages = [];
@@ -75,7 +88,7 @@ async function analyzeRunWith(runDir: string, opts: AnalyzeOptions): Promise<Ana
       try {
         await renderChartPngs(
           pages.map((p) => ({ name: `${p.chart.name}.html`, figure: p.chart.figure, png: p.png })),
-          opts.renderer ? await opts.renderer : chromiumPath,
+          await o.renderer!,
         );
         rendered = true;
       } catch (e) {
