@@ -46,6 +46,9 @@ export interface RecordedRequest {
   attempt?: number;
   /** For chat completions: the behaviour kind that answered. */
   answeredWith?: Behaviour["kind"];
+  /** Date.now() when the request's body had arrived, and when its response was finished (if it was). */
+  receivedAt: number;
+  answeredAt?: number;
 }
 
 /** How one chat completion request is answered. `delayMs` waits before answering. */
@@ -747,8 +750,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       authorized: given === options.apiKey,
       body,
       imageSha256s: [],
+      receivedAt: Date.now(),
     };
     requests.push(record);
+    res.once("finish", () => (record.answeredAt = Date.now()));
 
     for (const route of routes) {
       if (route.method !== record.method) continue;
