@@ -154,8 +154,11 @@ export function pearson(x: readonly number[], y: readonly number[]): number | nu
 
 function pearsonUnchecked(x: Num, y: Num): number | null {
   if (x.length < 2 || isConstant(x) || isConstant(y)) return null;
-  const mx = mean(x);
-  const my = mean(y);
+  return pearsonWithMeans(x, y, mean(x), mean(y));
+}
+
+/** Pearson's r with the means known (x, y not constant, n ≥ 2): the bootstrap has them from its gather. */
+function pearsonWithMeans(x: Num, y: Num, mx: number, my: number): number {
   let sxy = 0;
   let sxx = 0;
   let syy = 0;
@@ -560,37 +563,11 @@ class ResampledSeries {
       acc1: within1 / n,
       acc2: within2 / n,
       bias: sumSigned / n,
-      pearson: defined ? pearsonTyped(ge, gp, exp.sum / n, sumP / n) : null,
-      spearman: defined ? pearsonOfRanks(exp.ranks(), this.rankP.ranks(idx)) : null,
+      pearson: defined ? pearsonWithMeans(ge, gp, exp.sum / n, sumP / n) : null,
+      spearman: defined ? pearsonUnchecked(exp.ranks(), this.rankP.ranks(idx)) : null,
       qwk: this.qwk ? this.qwk.kappa(idx) : qwkUnchecked(ge, gp, this.scale),
     };
   }
-}
-
-/** pearsonUnchecked's arithmetic for typed arrays with known means (x, y not constant, n ≥ 2). */
-function pearsonTyped(x: Float64Array, y: Float64Array, mx: number, my: number): number {
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < x.length; i++) {
-    const dx = x[i] - mx;
-    const dy = y[i] - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  const r = sxy / Math.sqrt(sxx * syy);
-  return Math.max(-1, Math.min(1, r));
-}
-
-function pearsonOfRanks(x: Float64Array, y: Float64Array): number {
-  let sx = 0;
-  let sy = 0;
-  for (let i = 0; i < x.length; i++) {
-    sx += x[i];
-    sy += y[i];
-  }
-  return pearsonTyped(x, y, sx / x.length, sy / y.length);
 }
 
 /** Average ranks of resamples of one array, counted over its distinct values. */
