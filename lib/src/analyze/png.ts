@@ -51,8 +51,8 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): { path: stri
 /**
  * PNGs of charts from ONE headless page: Chromium starts once, plotly.js is parsed once, and each figure
  * goes to plotly's own PNG exporter (`Plotly.toImage`) at the size its chart page gives it — instead of
- * one page per chart, each parsing ~5 MB of plotly.js again, and a screenshot of each (measured: a
- * 3-model run's 13 PNGs took ~30 s that way on 2 cores). `start` may be called early (compare starts it
+ * one page per chart, each parsing ~5 MB of plotly.js again, and a screenshot of each (measured in
+ * the prototype: ~32 s for a 3-model run's PNGs on 2 cores). `start` may be called early (compare starts it
  * when the last answer is in) so the browser's start-up overlaps the statistics and reports.
  */
 export class ChartRenderer {
@@ -67,7 +67,7 @@ export class ChartRenderer {
   static async start(executablePath: string): Promise<ChartRenderer> {
     const { chromium } = await import("playwright-core");
     // A file page that loads plotly.js by <script src>: Chromium compiles a script file off the main
-    // thread, about twice as fast as the same script inline (measured: 2.5 vs 5 s on 2 loaded cores).
+    // thread, about twice as fast as the same script inline (measured: 2.5–3.8 vs 5–8.5 s on 2 loaded cores).
     // The bundle is plotly's cartesian one (1.4 MB, the same version as the pages' full 4.8 MB bundle):
     // every trace type the charts use is in it, and `png` refuses a figure whose type is not.
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "streetsafe-charts-"));
