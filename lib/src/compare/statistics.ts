@@ -475,24 +475,8 @@ class ResampledExpected {
   }
 
   load(idx: Int32Array): void {
-    const { e, ge } = this;
-    const n = idx.length;
-    let sum = 0;
-    for (let k = 0; k < n; k++) {
-      const v = e[idx[k]];
-      ge[k] = v;
-      sum += v;
-    }
-    let constant = true;
-    const first = ge[0];
-    for (let k = 1; k < n; k++) {
-      if (ge[k] !== first) {
-        constant = false;
-        break;
-      }
-    }
-    this.sum = sum;
-    this.constant = constant;
+    this.sum = gatherSum(this.e, idx, this.ge);
+    this.constant = isConstant(this.ge);
     this.ranked = null;
     this.idx = idx;
   }
@@ -507,7 +491,7 @@ class ResampledExpected {
  * One model's predictions resampled with the shared expected scores: ranks (Spearman) and QWK
  * categories are counted over the distinct values — O(n + K) per resample instead of sorting, and no
  * allocation. Gives exactly the numbers `ciMetricsUnchecked(pick(expected, idx), pick(predicted, idx),
- * scale)` gives: the same operations in the same order (test/metrics.test.ts checks it).
+ * scale)` gives: the same operations in the same order (test/compare/statistics.test.ts checks it).
  */
 class ResampledSeries {
   private readonly p: Float64Array;
@@ -530,44 +514,26 @@ class ResampledSeries {
     const { p, gp, exp } = this;
     const ge = exp.ge;
     const n = idx.length;
-    // simpleErrorMetrics, fused with the gather
-    let sumAbs = 0;
-    let sumSq = 0;
-    let sumSigned = 0;
-    let within1 = 0;
-    let within2 = 0;
-    let sumP = 0;
-    for (let k = 0; k < n; k++) {
-      const v = p[idx[k]];
-      gp[k] = v;
-      sumP += v;
-      const err = v - ge[k];
-      const abs = Math.abs(err);
-      sumAbs += abs;
-      sumSq += err * err;
-      sumSigned += err;
-      if (abs <= 1 + THRESHOLD_EPS) within1++;
-      if (abs <= 2 + THRESHOLD_EPS) within2++;
-    }
-    let constantP = true;
-    for (let k = 1; k < n; k++) {
-      if (gp[k] !== gp[0]) {
-        constantP = false;
-        break;
-      }
-    }
-    const defined = n >= 2 && !exp.constant && !constantP;
+    const sumP = gatherSum(p, idx, gp);
+    const defined = n >= 2 && !exp.constant && !isConstant(gp);
     return {
-      mae: sumAbs / n,
-      rmse: Math.sqrt(sumSq / n),
-      acc1: within1 / n,
-      acc2: within2 / n,
-      bias: sumSigned / n,
+      ...simpleErrorMetrics(ge, gp),
       pearson: defined ? pearsonWithMeans(ge, gp, exp.sum / n, sumP / n) : null,
       spearman: defined ? pearsonUnchecked(exp.ranks(), this.rankP.ranks(idx)) : null,
       qwk: this.qwk ? this.qwk.kappa(idx) : qwkUnchecked(ge, gp, this.scale),
     };
   }
+}
+
+/** out[k] = src[idx[k]] for every k; returns their sum (in that order). */
+function gatherSum(src: Float64Array, idx: Int32Array, out: Float64Array): number {
+  let sum = 0;
+  for (let k = 0; k < idx.length; k++) {
+    const v = src[idx[k]];
+    out[k] = v;
+    sum += v;
+  }
+  return sum;
 }
 
 /** Average ranks of resamples of one array, counted over its distinct values. */
