@@ -5,7 +5,8 @@
  *   npm run bench                                  # default cases (a few minutes on 2 cores)
  *   npm run bench -- --notebooks                   # also `npm start`'s notebook run (slow)
  *   npm run bench -- --qwen2vl-dir DIR [--qwen2vl-dtype q8] [--qwen2vl-images 5]   # a real Qwen2-VL export
- *   npm run bench -- --only compare,prepare        # a subset: compare, prepare, qwen2vl, pairwise, notebooks, jupyter
+ *   npm run bench -- --only compare,prepare        # a subset: compare, cli, scale, prepare, qwen2vl, pairwise, notebooks, jupyter
+ *   npm run bench -- --scale 1000,10000            # the scale case's two sizes (default 1,000 and 10,000)
  *
  * Everything runs offline: a loopback OpenAI-compatible server in a child process stands in for the API,
  * images are generated (bench/images.ts), work files live in a temp folder removed at the end (--keep).
@@ -14,6 +15,7 @@ import { mkdtempSync, promises as fs, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { benchCompare, benchJupyterSetup, benchNotebooks, benchPrepare, benchQwen, type BenchRow } from "./cases";
+import { benchCli, benchScale } from "./cli-cases";
 import { prepare } from "../lib/src/prepare/run";
 import { generateImages, writeGroundTruth } from "./images";
 import { benchPairwise } from "./pairwise";
@@ -28,10 +30,12 @@ interface Flags {
   qwen2vlImages: number;
   out: string;
   keep: boolean;
+  /** The scale case's sizes (small, large). */
+  scale: [number, number];
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { notebooks: false, only: null, qwen2vlImages: 5, out: path.join(repo, "results", "bench"), keep: false };
+  const f: Flags = { notebooks: false, only: null, qwen2vlImages: 5, out: path.join(repo, "results", "bench"), keep: false, scale: [1000, 10_000] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -46,6 +50,11 @@ function parseFlags(argv: string[]): Flags {
     else if (a === "--qwen2vl-dtype") f.qwen2vlDtype = value();
     else if (a === "--qwen2vl-images") f.qwen2vlImages = Number(value());
     else if (a === "--out") f.out = path.resolve(value());
+    else if (a === "--scale") {
+      const [lo, hi] = value().split(",").map(Number);
+      if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo! < 1 || hi! <= lo!) throw new Error("--scale needs two growing sizes, e.g. 1000,10000");
+      f.scale = [lo!, hi!];
+    }
     else throw new Error(`unknown flag ${a} (see bench/run.ts)`);
   }
   return f;
@@ -87,7 +96,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${m.cpus} × ${m.cpu_model}, ${m.memory_gib} GiB, Node ${m.node}; work folder ${work}\n`);
     const imagesDir = path.join(work, "images");
     let names: string[] = [];
-    if (want("prepare") || want("compare") || want("qwen2vl")) {
+    if (want("prepare") || want("compare") || want("cli") || want("qwen2vl")) {
       const t = Date.now();
       names = await generateImages(imagesDir, 1000);
       process.stderr.write(`bench: generated ${names.length} images in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
@@ -101,6 +110,14 @@ async function main(): Promise<void> {
         await prepare({ groundTruth: await writeGroundTruth(path.join(work, "compare", "train.csv"), names, 100), images: imagesDir, dataDir });
         return benchCompare({ work, imagesDir, names, dataDir, n: 400, latencyMs: 200, concurrency: 16, sequentialN: 40 });
       });
+    }
+    if (want("cli") || want("scale")) {
+      // The command a user runs, as a process: its data folder (the mean baseline's train split).
+      const dataDir = path.join(work, "cli", "data");
+      if (names.length === 0) names = await generateImages(imagesDir, 1000);
+      await prepare({ groundTruth: await writeGroundTruth(path.join(work, "cli", "train.csv"), names, 100), images: imagesDir, dataDir });
+      if (want("cli")) await step("compare CLI process", () => benchCli({ work, imagesDir, dataDir, names }));
+      if (want("scale")) await step(`compare CLI scale ${flags.scale.join(" → ")}`, () => benchScale({ work, imagesDir, dataDir, sizes: flags.scale }));
     }
     if (want("prepare")) await step("prepare", () => benchPrepare({ work, imagesDir, names, sizes: [250, 1000] }));
     if (want("qwen2vl")) {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { analyzeRun } from "../../lib/src/analyze/run";
-import { findChromium, launchChromium, renderChartPngs } from "../../lib/src/analyze/png";
+import { ChartRenderer, CHROMIUM_ARGS, findChromium, launchChromium, renderChartPngs } from "../../lib/src/analyze/png";
 import { runCharts } from "../../lib/src/analyze/run-charts";
 import { analyzePlan, resolveRunDir } from "../../lib/src/cli/commands/analyze";
 import { main } from "../../lib/src/cli/main";
@@ -194,12 +194,32 @@ test("every chart linked from plots/index.html renders in headless Chromium with
   }
 });
 
-test("a chart page that fails in the browser is an error, not a PNG", { skip: noBrowser, timeout: 2 * 60_000 }, async () => {
+test("a chart that fails in the browser is an error, not a PNG", { skip: noBrowser, timeout: 2 * 60_000 }, async () => {
   const dir = tempDir("streetsafe-analyze-");
-  const html = path.join(dir, "broken.html");
-  writeFileSync(html, `<!DOCTYPE html><html><body><div id="chart"></div><script>throw new Error("boom");</script></body></html>`);
+  const png = path.join(dir, "broken.png");
   const started = Date.now();
-  await assert.rejects(renderChartPngs([{ html, png: path.join(dir, "broken.png") }], chromium.path!), /chart broken\.html did not render: .*boom/);
+  // A height plotly refuses: its exporter rejects, as it does for any figure it cannot draw.
+  const broken = { data: [{ type: "scatter", x: [1], y: [1] }], layout: { height: -5 } };
+  await assert.rejects(renderChartPngs([{ name: "broken.html", figure: broken, png }], chromium.path!), /chart broken\.html did not render: .*pixel values/);
+  // A trace type the renderer's bundle lacks would be an empty PNG: refused by name.
+  const unknown = { data: [{ type: "scatter3d", x: [1], y: [1], z: [1] }], layout: {} };
+  await assert.rejects(renderChartPngs([{ name: "three-d.html", figure: unknown, png }], chromium.path!), /chart three-d\.html did not render: trace type "scatter3d"/);
   assert.ok(Date.now() - started < 30_000, "fails at once, not after the render timeout");
-  assert.ok(!existsSync(path.join(dir, "broken.png")));
+  assert.ok(!existsSync(png));
+});
+
+test("one renderer page exports every chart at its page's size, and closes once", { skip: noBrowser, timeout: 2 * 60_000 }, async () => {
+  const { charts } = runCharts(syntheticRunData());
+  const renderer = await ChartRenderer.start(chromium.path!);
+  try {
+    const pngs = await renderer.png(charts);
+    assert.equal(pngs.length, charts.length);
+    charts.forEach((c, i) => {
+      assert.equal(pngs[i]!.readUInt32BE(16), 2 * (1100 - 48), `${c.name}: width`);
+      assert.equal(pngs[i]!.readUInt32BE(20), 2 * Number(c.figure.layout.height ?? 460), `${c.name}: height`);
+    });
+  } finally {
+    await renderer.close();
+    await renderer.close();
+  }
 });

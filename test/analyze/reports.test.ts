@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import ExcelJS from "exceljs";
 import { parse } from "csv-parse/sync";
-import { METRICS_CSV_COLUMNS, bestAndWorst, fmtError, fmtP, fmtRate, fmtSignedError, formatRunReport, writeRunReports } from "../../lib/src/analyze/report";
+import { METRICS_CSV_COLUMNS, bestAndWorst, fmtError, fmtP, fmtRate, fmtSignedError, formatRunReport, metricsWorkbook, writeRunReports } from "../../lib/src/analyze/report";
 import { latestRecords, latestRun, readRun, type RunData } from "../../lib/src/compare/run-folder/read";
 import { PRICE_NOTE } from "../../lib/src/openai/prices";
 import { tempDir } from "../helpers/tmp";
@@ -213,6 +213,18 @@ test("metrics.xlsx: metrics, paired, skipped, run and one predictions sheet per 
   for (let i = 2; i <= pred.rowCount; i++) if (pred.getRow(i).getCell(ph.indexOf("predicted") + 1).value === null) failedRows.push(pred.getRow(i).getCell(ph.indexOf("failure") + 1).value);
   assert.deepEqual(failedRows, ["no score in the reply", "no score in the reply", "no score in the reply"]);
   assert.equal(wb.getWorksheet("pred gpt4")!.rowCount, 1 + SYN_N, "the superseded timeout is not a row");
+  // The streamed file holds what the in-memory workbook (notebooks) holds, cell for cell.
+  const mem = new ExcelJS.Workbook();
+  await mem.xlsx.load(await (await metricsWorkbook(written)).xlsx.writeBuffer());
+  assert.deepEqual(mem.worksheets.map((w) => w.name), wb.worksheets.map((w) => w.name));
+  for (const ws of mem.worksheets) {
+    const other = wb.getWorksheet(ws.name)!;
+    assert.equal(other.rowCount, ws.rowCount, ws.name);
+    for (let i = 1; i <= ws.rowCount; i++) {
+      assert.deepEqual(other.getRow(i).values, ws.getRow(i).values, `${ws.name} row ${i}`);
+      ws.getRow(i).eachCell((c, col) => assert.equal(other.getRow(i).getCell(col).numFmt, c.numFmt, `${ws.name} ${i}:${col} format`));
+    }
+  }
 });
 
 test("readRun: a missing file, corrupt JSON and a broken predictions line each get a clear error", async () => {

@@ -2,8 +2,10 @@
  * Fault tolerance of a comparison against a misbehaving OpenAI-compatible server (issue 6, item 2).
  *
  * Each test image is given one fault by its content (the loopback server scores and misbehaves by the
- * sha256 of the image bytes it receives): 429 with retry-after / retry-after-ms, 500 / 503, malformed
- * JSON, truncated bodies, replies with no score, stalls beyond the client timeout, dropped connections.
+ * sha256 of the image bytes it receives): 429 with retry-after / retry-after-ms, 500 / 503, status-200
+ * bodies that are malformed, truncated, reset mid-body or empty, replies with no score, stalls beyond the
+ * client timeout (before the headers or mid-body), dropped connections. A fault that happens once or
+ * twice must end scored (retried); one that lasts must fail only after its retries, saying so.
  * Replies are delayed by an amount that depends on the image, so answers come back out of order.
  *
  * Checked: every item ends scored or failed with a reason naming what went wrong; every scored record
@@ -21,6 +23,7 @@ import { compareModels } from "../../lib/src/compare/statistics";
 import { DEFAULT_SCALE } from "../../lib/src/core/scale";
 import { runComparison, type CompareOptions, type CompareResult } from "../../lib/src/compare/run";
 import { readPredictions } from "../../lib/src/compare/run-folder/read";
+import { formatRunReport } from "../../lib/src/analyze/report";
 import type { PredictionRecord } from "../../lib/src/compare/run-folder/schema";
 import { startTestServer, type Behaviour, type BehaviourFn, type TestServer } from "../helpers/openai-server";
 import { tempDir } from "../helpers/tmp";
@@ -51,16 +54,25 @@ const FAULTS: Record<string, Fault> = {
   "429 retry-after-ms twice, then ok": { at: (a) => (a < 2 ? { kind: "rate-limit", retryAfterMs: 30 } : undefined), fails: null },
   "429 asking for an hour": { at: () => ({ kind: "rate-limit", retryAfter: 3600 }), fails: /^HTTP 429 rate_limit_exceeded: .*asked to wait 3600 s.*not retried/ },
   "500 twice, then ok": { at: (a) => (a < 2 ? { kind: "status", status: 500, headers: fastRetry } : undefined), fails: null },
-  "503 always": { at: () => ({ kind: "status", status: 503, headers: fastRetry }), fails: /^HTTP 503: The engine is currently overloaded.*after 2 retries/ },
-  "malformed JSON": { at: () => ({ kind: "malformed" }), fails: /malformed response body/ },
-  "truncated body": { at: () => ({ kind: "truncated" }), fails: /connection closed mid-response|terminated/ },
+  "503 always": { at: () => ({ kind: "status", status: 503, headers: fastRetry }), fails: /^HTTP 503: The engine is currently overloaded.*\(after 3 attempts\)$/ },
+  "malformed JSON once, then ok": { at: (a) => (a < 1 ? { kind: "malformed" } : undefined), fails: null },
+  "malformed JSON always": { at: () => ({ kind: "malformed" }), fails: /^malformed response body: .*\(after 3 attempts\)$/ },
+  "truncated body twice, then ok": { at: (a) => (a < 2 ? { kind: "truncated" } : undefined), fails: null },
+  "reset mid-body (chunked) once, then ok": { at: (a) => (a < 1 ? { kind: "truncated", chunked: true } : undefined), fails: null },
+  "truncated body always": { at: () => ({ kind: "truncated" }), fails: /^the connection closed mid-body: terminated.*\(after 3 attempts\)$/ },
+  "empty body once, then ok": { at: (a) => (a < 1 ? { kind: "empty" } : undefined), fails: null },
+  "empty chunked body once, then ok": { at: (a) => (a < 1 ? { kind: "empty", chunked: true } : undefined), fails: null },
+  "empty body always": { at: () => ({ kind: "empty" }), fails: /^empty response body \(HTTP 200\) \(after 3 attempts\)$/ },
   "no score in the reply": { at: () => ({ kind: "no-score" }), fails: /^no valid score in the reply/ },
   "stall once, then ok": { at: (a) => (a < 1 ? { kind: "stall" } : undefined), fails: null },
-  "stall always": { at: () => ({ kind: "stall" }), fails: new RegExp(`^timeout: no response within ${TIMEOUT_MS} ms \\(after 2 retries\\)`) },
-  "stall mid-body": { at: () => ({ kind: "stall-body" }), fails: new RegExp(`^timeout: the response did not complete within ${TIMEOUT_MS} ms`) },
+  "stall always": { at: () => ({ kind: "stall" }), fails: new RegExp(`^timeout: no complete response within ${TIMEOUT_MS} ms \\(after 3 attempts\\)$`) },
+  "stall mid-body once, then ok": { at: (a) => (a < 1 ? { kind: "stall-body" } : undefined), fails: null },
+  "stall mid-body always": { at: () => ({ kind: "stall-body" }), fails: new RegExp(`^timeout: no complete response within ${TIMEOUT_MS} ms \\(after 3 attempts\\)$`) },
   "reset once, then ok": { at: (a) => (a < 1 ? { kind: "reset" } : undefined), fails: null },
-  "reset always": { at: () => ({ kind: "reset" }), fails: /^connection error: .*after 2 retries/ },
+  "reset always": { at: () => ({ kind: "reset" }), fails: /^connection error: .*\(after 3 attempts\)$/ },
 };
+/** Faults asking again later does not fix (a 429 asking for an hour is transient: a later run can ask again). */
+const PERMANENT = new Set(["no score in the reply"]);
 const KINDS = Object.keys(FAULTS);
 
 /** Test image (path relative to the images folder) → sha256 of its prepared JPEG, and → fault. */
@@ -69,7 +81,7 @@ const faultOf = new Map<string, string>();
 let testItems: { image: string; score: number }[] = [];
 
 before(async () => {
-  const demo = await generateDemoData({ outDir: path.join(root, "demo"), count: 70, seed: 17 });
+  const demo = await generateDemoData({ outDir: path.join(root, "demo"), count: 110, seed: 17 });
   await prepare({ groundTruth: demo.groundTruthPath, images: demo.imagesDir, dataDir, testRatio: 0.45 });
   const csv = readFileSync(path.join(dataDir, "splits", "test.csv"), "utf8").trim().split("\n").slice(1);
   testItems = csv.map((l) => ({ image: l.split(",")[0]!, score: Number(l.split(",")[1]) }));
@@ -148,6 +160,7 @@ test("every item ends scored or failed with a reason that names the fault", { ti
     } else {
       assert.equal(r.predicted, null, `${kind}: failed`);
       assert.match(r.error ?? "", fails, `${kind}: the reason`);
+      assert.equal(r.error_transient, !PERMANENT.has(kind), `${kind}: transient or not`);
     }
   }
   assertOwnAnswers(faultyServerUsed, records);
@@ -178,6 +191,34 @@ test("under concurrency, no reply is attached to the wrong image", { timeout: 60
     assertOwnAnswers(server, rs);
     assert.ok(rs.every((x) => x.predicted !== null));
   }
+});
+
+test("a hostile server breaking status-200 bodies on up to max_retries attempts: every item of every model is scored", { timeout: 90_000 }, async () => {
+  // Each image's first k requests (k = 0…MAX_RETRIES, from its bytes) get a broken body: malformed, cut
+  // off, reset mid-chunk, or empty. Two models ask the same images, so the faults fall on either.
+  const broken: Behaviour[] = [{ kind: "malformed" }, { kind: "truncated" }, { kind: "truncated", chunked: true }, { kind: "empty" }, { kind: "empty", chunked: true }];
+  const server = await startTestServer({
+    apiKey: KEY,
+    behaviour: ({ request, attempt }) => {
+      const h = parseInt((request.imageSha256 ?? "00").slice(0, 4), 16);
+      return attempt < h % (MAX_RETRIES + 1) ? broken[(h + attempt) % broken.length] : { kind: "ok", delayMs: h % 40 };
+    },
+  });
+  servers.push(server);
+  const cfg = path.join(root, "models", "models-hostile.json");
+  const model = { type: "openai-chat", concurrency: 8, timeout_ms: 2000, max_retries: MAX_RETRIES };
+  writeFileSync(cfg, JSON.stringify({ models: { a: { ...model, model: "gpt-4o" }, b: { ...model, model: "gpt-4o-mini" }, mean: { type: "mean" } } }));
+  const r = await runComparison({ ...options(server), configPath: cfg, models: ["a", "b"] });
+  const faulted = server.chatRequests().filter((q) => q.answeredWith !== "ok").length;
+  assert.ok(faulted >= testItems.length / 2, `the server broke ${faulted} bodies`);
+  for (const name of ["a", "b"]) {
+    const rs = r.records.filter((x) => x.model === name);
+    assert.equal(rs.length, testItems.length);
+    assert.deepEqual(rs.filter((x) => x.predicted === null).map((x) => x.error), [], `${name}: every item scored`);
+    assertOwnAnswers(server, rs);
+    assert.equal(r.metrics.models[name]!.coverage, 1);
+  }
+  assert.equal(r.metrics.common.n, testItems.length, "the common image set is the whole test set");
 });
 
 test("metrics on the scored items equal a clean run's on the same items", { timeout: 60_000 }, async () => {
@@ -222,8 +263,8 @@ test("a resumed run never asks again for an item already in the log", { timeout:
   const server = await faultyServer();
   const stop = new AbortController();
   const partial = await runComparison(
-    // The mean baseline answers all its items at once; stop when about half of the API model's are in.
-    options(server, { concurrency: 4, signal: stop.signal, onProgress: (p) => { if (p.done >= testItems.length + Math.floor(testItems.length / 2)) stop.abort(); } }),
+    // The image-free mean baseline goes after the API model; stop when about half of the API model's are in.
+    options(server, { concurrency: 4, signal: stop.signal, onProgress: (p) => { if (p.done >= Math.floor(testItems.length / 2)) stop.abort(); } }),
   );
   assert.equal(partial.complete, false);
   const kept = (await readPredictions(partial.runDir)).filter((r) => r.model === MODEL);
@@ -239,4 +280,37 @@ test("a resumed run never asks again for an item already in the log", { timeout:
   // Kept records are untouched by the resume.
   for (const k of kept) assert.deepEqual(all.find((r) => r.image === k.image), k);
   assertOwnAnswers(server, all);
+});
+
+test("--resume --retry-failed asks the transient failures again (or, with all, every one); run.json and the report count them", { timeout: 90_000 }, async () => {
+  const server = await faultyServer();
+  const first = await runComparison(options(server));
+  const failed = ofModel(first).filter((r) => r.predicted === null);
+  const transient = failed.filter((r) => r.error_transient);
+  const permanent = failed.filter((r) => !r.error_transient);
+  assert.ok(transient.length > 0 && permanent.length > 0, `${transient.length} transient, ${permanent.length} permanent`);
+  for (const r of permanent) assert.match(r.error!, /no valid score/, "only the model's own answers are final");
+
+  server.setBehaviour(behaviour(false)); // the server recovered
+  let before = server.chatRequests().length;
+  const again = await runComparison(options(server, { resume: first.runDir, retryFailed: "transient" }));
+  const asked = server.chatRequests().slice(before).map((q) => q.imageSha256!);
+  assert.deepEqual(new Set(asked), new Set(transient.map((r) => r.image_sha256)), "exactly the transient failures are asked again");
+  assert.equal(asked.length, transient.length, "each once");
+  assert.deepEqual(again.retried, { asked: transient.length, scored: transient.length });
+  assert.deepEqual(again.run.retried_failed?.map((x) => [x.which, x.asked, x.scored]), [["transient", transient.length, transient.length]]);
+  assert.equal(again.metrics.models[MODEL]!.failed, permanent.length, "metrics count the latest answer of each image");
+  // The earlier failures stay in predictions.jsonl; the last line of an image counts.
+  const lines = await readPredictions(first.runDir);
+  assert.equal(lines.filter((r) => r.model === MODEL).length, testItems.length + transient.length);
+  const report = readFileSync(path.join(first.runDir, "run.json"), "utf8");
+  assert.match(report, /"retried_failed"/);
+  assert.match(formatRunReport(again, "md"), new RegExp(`--retry-failed transient \\([^)]*\\): ${transient.length} failed items asked again, ${transient.length} of them now scored`));
+
+  before = server.chatRequests().length;
+  const all = await runComparison(options(server, { resume: first.runDir, retryFailed: "all" }));
+  assert.equal(server.chatRequests().length - before, permanent.length, "`all` asks the rest");
+  assert.equal(all.metrics.models[MODEL]!.coverage, 1);
+  assert.equal(all.run.retried_failed?.length, 2);
+  await assert.rejects(runComparison(options(server, { retryFailed: "all" })), /--retry-failed needs --resume/);
 });

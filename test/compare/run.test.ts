@@ -119,3 +119,12 @@ test("--max-cost refuses a run whose estimate exceeds it, before any request", a
   await assert.rejects(runComparison(options({ cacheDir: null, maxCost: 0.000001 })), /exceeds --max-cost/);
   assert.equal(server.chatRequests().length, before);
 });
+
+test("compare warns before the first request about a model near its shutdown (gpt-4o: 2027-01-14), naming how to switch", async () => {
+  const lines: string[] = [];
+  await runComparison(options({ models: ["gpt-a", "gpt-b"], limit: 2, cacheDir: null, log: (l) => lines.push(l) }));
+  const warned = lines.filter((l) => l.startsWith("warning: "));
+  assert.equal(warned.length, 1, lines.join("\n"));
+  assert.match(warned[0]!, /^warning: gpt-a \(gpt-4o\) (shuts down on|was shut down on) 2027-01-14.*the "model" of "gpt-a" in models\/models\.json/);
+  assert.ok(lines.indexOf(warned[0]!) < lines.findIndex((l) => l.startsWith("cost estimate")), "before the estimate and the first request");
+});

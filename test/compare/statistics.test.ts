@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import seedrandom from "seedrandom";
-import { averageRanks, bootstrapCI, compareModels, errorMetrics, holmAdjust, median, metricCIs, metricValue, normalCdf, pairedBootstrapDiff, pearson, quadraticWeightedKappa, quantile, signedRankDistribution, spearman, wilcoxonSignedRank } from "../../lib/src/compare/statistics";
+import { averageRanks, bootstrapCI, CI_METRICS, compareModels, compareModelsWith, errorMetrics, holmAdjust, median, metricCIs, metricValue, normalCdf, pairedBootstrapDiff, pearson, quadraticWeightedKappa, quantile, signedRankDistribution, spearman, wilcoxonSignedRank } from "../../lib/src/compare/statistics";
 
 const SCALE = { min: 1, max: 10 };
 
@@ -394,4 +394,31 @@ test("compareModels is reproducible and validates its input", () => {
   assert.equal(empty.models.a.on_own_valid.n, 5);
   assert.equal(empty.paired[0].wilcoxon, null);
   assert.deepEqual(JSON.parse(JSON.stringify(empty)), empty);
+});
+
+test("the one-pass bootstrap gives exactly the per-metric, per-model and per-pair bootstraps' numbers", () => {
+  const rng = seedrandom("one-pass");
+  const scale = { min: 1, max: 10 };
+  for (const n of [2, 7, 60]) {
+    const expected = Array.from({ length: n }, () => 1 + Math.floor(rng() * 19) / 2);
+    const a = expected.map((e) => Math.min(10, Math.max(1, Math.round(e + (rng() - 0.5) * 4))));
+    const b = expected.map(() => (rng() < 0.1 ? null : 1 + Math.floor(rng() * 10)));
+    const opts = { iterations: 200, seed: 3 };
+    const common = expected.map((_, i) => i).filter((i) => b[i] !== null);
+    const e = common.map((i) => expected[i]!);
+    const pa = common.map((i) => a[i]!);
+    const pb = common.map((i) => b[i]!);
+    const x = a.map((v) => Math.max(1, v - 0.25));
+    const { metrics: m, extraCIs } = compareModelsWith(expected, { a, b }, scale, { ...opts, extra: { x } });
+    for (const name of CI_METRICS) {
+      const slow = bootstrapCI(e, pa, (ee, pp) => metricValue(name, ee, pp, scale), { ...opts, level: 0.95 });
+      const full = metricValue(name, e, pa, scale);
+      assert.deepEqual(m.models.a!.ci95[name], full === null ? null : slow, `n=${n} ${name}`);
+    }
+    assert.deepEqual(m.models.b!.ci95, metricCIs(e, pb, scale, opts));
+    assert.deepEqual(extraCIs.x, metricCIs(e, common.map((i) => x[i]!), scale, opts));
+    const pair = pairedBootstrapDiff(e, pa, pb, opts);
+    assert.deepEqual([m.paired[0]!.mae_diff, m.paired[0]!.ci95, m.paired[0]!.p_bootstrap], [pair.diff, pair.ci, pair.pBootstrap]);
+    assert.deepEqual(compareModels(expected, { a, b }, scale, opts), m);
+  }
 });

@@ -13,6 +13,7 @@ import { FineTuneRefusedError, GPT4oMiniFineTuner, type FineTunerOptions } from 
 import { fineTuneRecordPath, loadFineTunedModelId, readFineTuneRecord, type FineTuneRecord } from "../../lib/src/finetune/openai/record";
 import { readTrainingMetricsCsv } from "../../lib/src/finetune/openai/training-metrics";
 import { type MonitorOptions } from "../../lib/src/finetune/openai/monitor";
+import { checkFineTuneRun, formatFineTuneCheck } from "../../lib/src/finetune/openai/dry-run";
 import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/openai-server";
 import { fineTuneSim, writeFineTuneData, type FineTuneSim, type FineTuneSimOptions } from "../helpers/finetune-routes";
 import { tempDir } from "../helpers/tmp";
@@ -349,6 +350,28 @@ test("Azure OpenAI: AzureOpenAI client, /openai paths with api-version, api-key 
     (e: Error) => e instanceof ModelUnavailableError && /AZURE_OPENAI_ENDPOINT/.test(e.message) && /OPENAI_API_VERSION/.test(e.message),
   );
   assert.throws(() => new GPT4oMiniFineTuner({ provider: "azure", env: {} }), /AZURE_OPENAI_API_KEY/);
+});
+
+test("Azure with images: the dry run and the watch say images showing people are dropped; the record keeps examples sent beside the trained count", async (t) => {
+  const h = await harness(t);
+  const env = { AZURE_OPENAI_API_KEY: TEST_API_KEY, AZURE_OPENAI_ENDPOINT: h.server.origin, OPENAI_API_VERSION: "2025-04-01-preview" };
+  const tuner = new GPT4oMiniFineTuner({ provider: "azure", env, modelsDir: h.models, filePollIntervalMs: 5, log: (l) => h.lines.push(l) });
+  const dry = await checkFineTuneRun({ dataDir: h.data, baseModel: "gpt-4o-2024-08-06", provider: "azure" });
+  assert.ok(dry.choice.withImages);
+  assert.match(formatFineTuneCheck(dry), /warning: Azure OpenAI drops training images that show people, faces or children/);
+  const { job, record } = await tuner.start({ dataDir: h.data, baseModel: "gpt-4o-2024-08-06" });
+  assert.equal(record.training_examples_sent, dry.checks.train.examples);
+  assert.equal(record.training_tokens_sent, dry.checks.train.tokens.total);
+  assert.equal(record.training_examples_trained, null);
+  const result = await tuner.monitorFineTuneJob(job.id, FAST);
+  assert.equal(result.outcome, "succeeded");
+  assert.ok(h.lines.some((l) => /^note: Azure OpenAI drops training images that show people/.test(l)), "the watch says so");
+  const done = (await readFineTuneRecord(fineTuneRecordPath(h.models)))!;
+  assert.equal(done.training_examples_trained, null, "Azure reports no count: nothing is made up");
+  const epochs = done.hyperparameters.n_epochs as number;
+  assert.equal(done.training_examples_estimate, Math.round((done.trained_tokens! * done.training_examples_sent!) / (epochs * done.training_tokens_sent!)));
+  assert.match(done.training_examples_note!, /Azure OpenAI reports no count.*Azure drops training images showing people.*an estimate, not the provider's number/);
+  assert.match(result.message, new RegExp(`examples: ${done.training_examples_sent} sent, no trained count reported by the provider; ≈${done.training_examples_estimate} by trained tokens`));
 });
 
 test("a wrong key: a clear 401 message with the key redacted", async (t) => {

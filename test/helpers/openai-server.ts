@@ -46,6 +46,9 @@ export interface RecordedRequest {
   attempt?: number;
   /** For chat completions: the behaviour kind that answered. */
   answeredWith?: Behaviour["kind"];
+  /** Date.now() when the request's body had arrived, and when its response was finished (if it was). */
+  receivedAt: number;
+  answeredAt?: number;
 }
 
 /** How one chat completion request is answered. `delayMs` waits before answering. */
@@ -75,10 +78,12 @@ export type Behaviour =
     }
   /** 200 with a JSON content type and a body that does not parse. */
   | { kind: "malformed"; delayMs?: number }
+  /** 200 with a JSON content type and no body: `content-length: 0`, or (`chunked`) a chunked body of no bytes. */
+  | { kind: "empty"; chunked?: boolean; delayMs?: number }
   /** 200 whose body is an HTML page (a proxy or captive portal). */
   | { kind: "html"; status?: number; delayMs?: number }
-  /** Headers promise more bytes than are sent; then the socket is destroyed. */
-  | { kind: "truncated"; delayMs?: number }
+  /** Part of the body, then the socket is destroyed (a reset mid-body): after a content-length promising more, or (`chunked`) mid-chunk. */
+  | { kind: "truncated"; chunked?: boolean; delayMs?: number }
   /** Never answers (until close()). */
   | { kind: "stall" }
   /** Sends the headers and part of the body, then nothing more (until close()). */
@@ -135,6 +140,8 @@ export interface TestServerOptions {
   behaviour?: BehaviourFn;
   /** Listed by GET /v1/models. */
   models?: string[];
+  /** `shutdown_date` of listed models, as OpenAI's models.list gives it (absent: the field is left out). */
+  modelShutdownDates?: Record<string, string | null>;
   /** Reject chat requests whose model is not in `models` (404 model_not_found). Default false. */
   rejectUnknownModels?: boolean;
   /** More routes, tried before the built-in ones. */
@@ -572,6 +579,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
         return void res.end(text);
       }
+      case "empty": {
+        res.writeHead(200, b.chunked ? { "content-type": "application/json" } : { "content-type": "application/json", "content-length": "0" });
+        return void res.end();
+      }
       case "html": {
         const text = "<html><body><h1>Welcome</h1><p>Please sign in to continue.</p></body></html>";
         res.writeHead(b.status ?? 200, { "content-type": "text/html", "content-length": Buffer.byteLength(text) });
@@ -579,7 +590,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       }
       case "truncated": {
         const text = '{"id": "chatcmpl-cut", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assi';
-        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) + 400 });
+        res.writeHead(200, b.chunked ? { "content-type": "application/json" } : { "content-type": "application/json", "content-length": Buffer.byteLength(text) + 400 });
         res.write(text);
         setImmediate(() => res.socket?.destroy());
         return;
@@ -680,7 +691,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       method: "GET",
       path: "/v1/models",
       handler: ({ res }) =>
-        sendJson(res, 200, { object: "list", data: models.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system" })) }),
+        sendJson(res, 200, {
+          object: "list",
+          data: models.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system", ...(opts.modelShutdownDates && id in opts.modelShutdownDates ? { shutdown_date: opts.modelShutdownDates[id] } : {}) })),
+        }),
     },
     {
       method: "GET",
@@ -736,8 +750,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       authorized: given === options.apiKey,
       body,
       imageSha256s: [],
+      receivedAt: Date.now(),
     };
     requests.push(record);
+    res.once("finish", () => (record.answeredAt = Date.now()));
 
     for (const route of routes) {
       if (route.method !== record.method) continue;

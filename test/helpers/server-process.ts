@@ -23,7 +23,7 @@ export interface ServerStats {
   chat: number;
   /** CPU time the server process has used so far (user + system), ms. */
   cpuMs: number;
-  requests: { index: number; imageSha256?: string; attempt?: number; answeredWith?: string; authorized: boolean }[];
+  requests: { index: number; imageSha256?: string; attempt?: number; answeredWith?: string; authorized: boolean; receivedAt: number; answeredAt?: number }[];
 }
 
 export interface ServerProcess {
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
         handler: ({ res }) => {
           const requests = server
             .chatRequests()
-            .map((r) => ({ index: r.index, imageSha256: r.imageSha256, attempt: r.attempt, answeredWith: r.answeredWith, authorized: r.authorized }));
+            .map((r) => ({ index: r.index, imageSha256: r.imageSha256, attempt: r.attempt, answeredWith: r.answeredWith, authorized: r.authorized, receivedAt: r.receivedAt, answeredAt: r.answeredAt }));
           const cpu = process.cpuUsage();
           const text = JSON.stringify({ chat: requests.length, cpuMs: (cpu.user + cpu.system) / 1000, requests } satisfies ServerStats);
           res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });

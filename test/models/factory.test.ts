@@ -141,6 +141,7 @@ test("CLI predict --json against OPENAI_BASE_URL; a second call is served from t
   assert.equal(out.model, "gpt4");
   assert.ok(Number.isInteger(out.score) && Array.isArray(out.reasons) && out.usage.inputTokens > 0);
   assert.ok(typeof out.expectedScore === "number");
+  assert.match(r1.stderr, /^warning: gpt4 \(gpt-4o\) (shuts down on|was shut down on) 2027-01-14 .*--gpt4-model <id>.*models\/models\.json/m, "the lifecycle warning");
   const r2 = await run();
   assert.equal(JSON.parse(r2.stdout).cached, true);
   assert.equal(server.chatRequests().length, before + 1);

@@ -285,23 +285,40 @@ test("500 then success; persistent 500 is an error prediction, not a throw", asy
   const always500 = await setup(t, { behaviour: always({ kind: "status", status: 503, headers: { "retry-after-ms": "10" } }) }, { maxRetries: 2 });
   const bad = await always500.model.predict(await image(0));
   assert.equal(bad.score, null);
-  assert.match(bad.error!, /^HTTP 503: The engine is currently overloaded.*\(after 2 retries\)$/);
+  assert.match(bad.error!, /^HTTP 503: The engine is currently overloaded.*\(after 3 attempts\)$/);
+  assert.equal(bad.transient, true);
   assert.equal(always500.server.chatRequests().length, 3);
   assert.equal(bad.modelId, "gpt-4o-mini-2024-07-18");
 });
 
-test("malformed, truncated and HTML bodies are errors", async (t) => {
+test("malformed, truncated, empty and HTML bodies are errors", async (t) => {
   const cases = [
-    ["malformed", /^malformed response body/],
-    ["truncated", /^connection closed mid-response/],
-    ["html", /^unexpected response \(not a chat completion\): <html>/],
-    ["reset", /^connection error: Connection error\./],
+    ["malformed", /^malformed response body: /, true],
+    ["truncated", /^the connection closed mid-body: terminated/, true],
+    ["empty", /^empty response body \(HTTP 200\)$/, true],
+    ["html", /^unexpected response \(not a chat completion\): <html>/, undefined],
+    ["reset", /^connection error: Connection error\./, true],
   ] as const;
-  for (const [kind, re] of cases) {
+  for (const [kind, re, transient] of cases) {
     const { model } = await setup(t, { behaviour: always({ kind }) }, { maxRetries: 0 });
     const p = await model.predict(await image(0));
     assert.equal(p.score, null, kind);
     assert.match(p.error!, re, kind);
+    assert.equal(p.transient, transient, kind);
+  }
+});
+
+test("a status-200 body that is malformed, cut off or empty is retried like a 5xx; the reason counts the attempts", async (t) => {
+  const faults = [{ kind: "malformed" }, { kind: "truncated" }, { kind: "truncated", chunked: true }, { kind: "empty" }, { kind: "empty", chunked: true }] as const;
+  for (const b of faults) {
+    const once = await setup(t, { behaviour: failAttempts(1, b) }, { maxRetries: 2 });
+    const ok = await once.model.predict(await image(0));
+    assert.equal(ok.error, undefined, `${JSON.stringify(b)}: ${ok.error}`);
+    assert.equal(ok.score, once.server.scoreFor((await image(0)).sha256));
+    assert.equal(once.server.chatRequests().length, 2, JSON.stringify(b));
+    const bad = await (await setup(t, { behaviour: always(b) }, { maxRetries: 2 })).model.predict(await image(0));
+    assert.match(bad.error!, /\(after 3 attempts\)$/, JSON.stringify(b));
+    assert.equal(bad.transient, true);
   }
 });
 
@@ -324,20 +341,36 @@ test("a stalled connection times out within timeoutMs; so does a body that stall
   const t0 = Date.now();
   const p = await model.predict(await image(0));
   const took = Date.now() - t0;
-  assert.match(p.error!, /^timeout: no response within 300 ms/);
+  assert.match(p.error!, /^timeout: no complete response within 300 ms$/);
   assert.ok(took >= 290 && took < 1500, `took ${took} ms`);
   assert.equal(server.chatRequests().length, 1);
 
   const body = await setup(t, { behaviour: always({ kind: "stall-body" }) }, { timeoutMs: 300, maxRetries: 0 });
   const t1 = Date.now();
   const q = await body.model.predict(await image(0));
-  assert.match(q.error!, /^timeout: the response did not complete within 300 ms/);
+  assert.match(q.error!, /^timeout: no complete response within 300 ms$/);
+  assert.equal(q.transient, true);
   assert.ok(Date.now() - t1 < 1500, `took ${Date.now() - t1} ms`);
 
   const retried = await setup(t, { behaviour: failTimes(1, { kind: "stall" }) }, { timeoutMs: 300, maxRetries: 1 });
   const r = await retried.model.predict(await image(0));
   assert.equal(r.error, undefined, "a timed-out attempt is retried");
   assert.equal(retried.server.chatRequests().length, 2);
+
+  const bodyRetried = await setup(t, { behaviour: failTimes(1, { kind: "stall-body" }) }, { timeoutMs: 300, maxRetries: 1 });
+  const s = await bodyRetried.model.predict(await image(0));
+  assert.equal(s.error, undefined, "an attempt whose body stalled is retried");
+  assert.equal(bodyRetried.server.chatRequests().length, 2);
+});
+
+test("a model the lifecycle table says is shut down: its model-not-found is explained; an unknown model's stays the API's", async (t) => {
+  // gpt-4.1-nano-2025-04-14 shut down on 2026-10-23 (lifecycle.ts); this server no longer lists it.
+  const { model } = await setup(t, { rejectUnknownModels: true, models: ["gpt-4o"] }, { model: "gpt-4.1-nano-2025-04-14", maxRetries: 0 });
+  const p = await model.predict(await image(0));
+  assert.match(p.error!, /^model shut down: gpt-4\.1-nano-2025-04-14 was shut down on 2026-10-23 .*the API answered HTTP 404: The model `gpt-4\.1-nano-2025-04-14` does not exist/);
+  assert.equal(p.transient, false);
+  const other = await setup(t, { rejectUnknownModels: true, models: ["gpt-4o"] }, { model: "my-model", maxRetries: 0 });
+  assert.match((await other.model.predict(await image(0))).error!, /^HTTP 404 model_not_found: The model `my-model` does not exist/);
 });
 
 test("a wrong key gives a 401 error with the key redacted", async (t) => {

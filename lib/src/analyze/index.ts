@@ -5,7 +5,7 @@
  */
 export { analyzeRun as run, type AnalyzeOptions, type AnalyzeResult } from "./run";
 export { runCharts, type RunChart } from "./run-charts";
-export { DEFAULT_CHROMIUM_PATH, findChromium } from "./png";
+export { ChartRenderer, DEFAULT_CHROMIUM_PATH, findChromium } from "./png";
 export { BAR_METRICS, blandAltman, blandAltmanStats, confusionHeatmap, metricBars, scatterPredictedVsExpected, signedErrorHistogram, type BarMetric } from "./charts";
 export {
   bestAndWorst,

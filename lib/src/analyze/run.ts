@@ -5,19 +5,22 @@
  *
  * The whole `plots/` folder is staged and moved into place at the end, so a failed analyze leaves the
  * previous charts as they were and a re-run never mixes old and new charts.
- */import { promises as fs } from "node:fs";
+ */
+import { promises as fs } from "node:fs";
 import path from "node:path";
-import { readRun, RUN_FILES } from "../compare";
+import { readRun, RUN_FILES, type RunData } from "../compare";
 import { StagedOutput } from "../core/atomic-output";
 import { chartPage, indexPage } from "./pages";
-import { findChromium, renderChartPngs } from "./png";
-import { runCharts } from "./run-charts";
+import { ChartRenderer, findChromium, renderChartPngs } from "./png";
+import { runCharts, type RunChart } from "./run-charts";
 
 export interface AnalyzeOptions {
   /** PNGs: true = required (error without Chromium), false = none, "auto" (default) = where Chromium is available. */
   png?: boolean | "auto";
   /** Progress and notes, one line each (the CLI passes console.log). */
   log?: (line: string) => void;
+  /** A renderer already starting (`ChartRenderer.start`, e.g. while compare's statistics ran); analyzeRun closes it. */
+  renderer?: Promise<ChartRenderer>;
 }
 
 export interface AnalyzeResult {
@@ -34,21 +37,43 @@ export interface AnalyzeResult {
 
 /** Write `<runDir>/plots/`: a standalone HTML page per chart, index.html, and PNGs where possible. */
 export async function analyzeRun(runDir: string, opts: AnalyzeOptions = {}): Promise<AnalyzeResult> {
-  const log = opts.log ?? (() => {});
-  const png = opts.png ?? "auto";
-  const data = await readRun(runDir);
-  const { charts, withoutValid } = runCharts(data);
+  let renderer = opts.renderer;
+  try {
+    const log = opts.log ?? (() => {});
+    const png = opts.png ?? "auto";
+    const data = await readRun(runDir);
+    const { charts, withoutValid } = runCharts(data);
 
-  let chromiumPath: string | null = null;
-  let pngNote: string | null = null;
-  if (png === false) pngNote = "PNG export turned off";
-  else {
-    const found = findChromium();
-    if (found.path) chromiumPath = found.path;
-    else if (png === true) throw new Error(`PNGs were required but there is ${found.why}`);
-    else pngNote = `PNGs skipped: ${found.why}`;
+    let chromiumPath: string | null = null;
+    let pngNote: string | null = null;
+    if (png === false) pngNote = "PNG export turned off";
+    else {
+      const found = findChromium();
+      if (found.path) chromiumPath = found.path;
+      else if (png === true) throw new Error(`PNGs were required but there is ${found.why}`);
+      else pngNote = `PNGs skipped: ${found.why}`;
+    }
+    // The browser starts while the chart pages are written.
+    if (chromiumPath) {
+      renderer ??= ChartRenderer.start(chromiumPath);
+      renderer.catch(() => {}); // awaited in writePlots, where a renderer that could not start becomes a note
+    }
+    return await writePlots(runDir, data, charts, withoutValid, { png, log, chromiumPath, pngNote, renderer: chromiumPath ? renderer : undefined });
+  } finally {
+    // The renderer (started here or handed in) is closed whether or not it was used.
+    await renderer?.then((r) => r.close(), () => {});
   }
+}
 
+async function writePlots(
+  runDir: string,
+  data: RunData,
+  charts: RunChart[],
+  withoutValid: string[],
+  o: { png: boolean | "auto"; log: (l: string) => void; chromiumPath: string | null; pngNote: string | null; renderer: Promise<ChartRenderer> | undefined },
+): Promise<AnalyzeResult> {
+  const { png, log, chromiumPath } = o;
+  let pngNote = o.pngNote;
   const staged = await StagedOutput.begin(runDir);
   try {
     const pages = [];
@@ -61,7 +86,10 @@ export async function analyzeRun(runDir: string, opts: AnalyzeOptions = {}): Pro
     if (chromiumPath) {
       log(`rendering ${pages.length} PNGs with ${chromiumPath} …`);
       try {
-        await renderChartPngs(pages, chromiumPath);
+        await renderChartPngs(
+          pages.map((p) => ({ name: `${p.chart.name}.html`, figure: p.chart.figure, png: p.png })),
+          await o.renderer!,
+        );
         rendered = true;
       } catch (e) {
         const msg = (e as Error).message.split("\n")[0];

@@ -2,7 +2,18 @@
  * Guide step 4: every model on the same test images → a run folder (run.json, predictions.jsonl,
  * metrics.json) that step 5 reads back through `readRun`. `run` runs (or resumes) a comparison.
  */
-export { runComparison as run, ALWAYS_COMPARED, CostLimitError, DEFAULT_COMPARE_MODELS, type CompareOptions, type CompareProgress, type CompareResult } from "./run";
+export {
+  runComparison as run,
+  ALWAYS_COMPARED,
+  CostLimitError,
+  DEFAULT_COMPARE_MODELS,
+  DEFAULT_RETRY_FAILED,
+  isRetriedFailure,
+  RETRY_FAILED_MODES,
+  type CompareOptions,
+  type CompareProgress,
+  type CompareResult,
+} from "./run";
 export { loadTestSet, type TestItem, type TestSet } from "./test-set";
 export {
   isValidPrediction,
@@ -20,6 +31,8 @@ export {
   type ModelMetricsJson,
   type PairedComparisonJson,
   type PredictionRecord,
+  type RetriedFailed,
+  type RetryFailedMode,
   type RunData,
   type RunInfo,
   type RunMetrics,

@@ -3,7 +3,7 @@
  * the expected-score metrics, each model's cost, and what was skipped or has incomplete coverage.
  */
 import { itemKey, type PredictionRecord, type RunInfo, type RunMetrics } from "./run-folder";
-import { compareModels, errorMetrics, metricCIs } from "./statistics";
+import { compareModelsWith, errorMetrics, metricCIs } from "./statistics";
 import type { TestItem } from "./test-set";
 
 /** metrics.json from the records: every ran model on the same test images, in the run's model order. */
@@ -12,7 +12,9 @@ export function computeRunMetrics(items: TestItem[], records: PredictionRecord[]
   const byKey = new Map(records.map((r) => [itemKey(r.model, r.image), r]));
   const expected = items.map((it) => it.score);
   const predictions = Object.fromEntries(ran.map((name) => [name, items.map((it) => byKey.get(itemKey(name, it.image))?.predicted ?? null)]));
-  const base = compareModels(expected, predictions, run.scale, { seed: run.seed, iterations });
+  // The expected scores' CIs join the models' bootstrap pass where they cover the common images.
+  const expectedScores = Object.fromEntries(ran.map((name) => [name, items.map((it) => byKey.get(itemKey(name, it.image))?.expected_score ?? null)]));
+  const { metrics: base, extraCIs } = compareModelsWith(expected, predictions, run.scale, { seed: run.seed, iterations, extra: expectedScores });
   const common = items.map((_, i) => ran.every((n) => predictions[n][i] !== null));
 
   const expectedScore: RunMetrics["expected_score"] = {};
@@ -24,7 +26,7 @@ export function computeRunMetrics(items: TestItem[], records: PredictionRecord[]
     const m = errorMetrics(e, p, run.scale);
     expectedScore[name] = {
       n: m.n, mae: m.mae, rmse: m.rmse, acc1: m.acc1, acc2: m.acc2, median_error: m.medianError, bias: m.bias, pearson: m.pearson, spearman: m.spearman, qwk: m.qwk,
-      ci95: metricCIs(e, p, run.scale, { seed: run.seed, iterations }) as Record<string, [number, number] | null>,
+      ci95: (extraCIs[name] ?? metricCIs(e, p, run.scale, { seed: run.seed, iterations })) as Record<string, [number, number] | null>,
     };
   }
   const cost: RunMetrics["cost"] = {};

@@ -21,6 +21,9 @@ import seedrandom from "seedrandom";
 import type { Scale } from "../core/scale";
 import type { MetricsJson, MetricsJsonPoint, ModelMetricsJson, PairedComparisonJson } from "./run-folder/schema";
 
+/** Numbers as the internal helpers take them: arrays, or the typed buffers the bootstrap reuses. */
+type Num = readonly number[] | Float64Array;
+
 // ───────────────────────────── input checks ─────────────────────────────
 
 function assertFiniteArray(values: readonly number[], what: string): void {
@@ -46,10 +49,10 @@ function assertScale(scale: Scale): void {
 // ───────────────────────────── basic statistics ─────────────────────────────
 
 /** Arithmetic mean Σx/n. Throws on an empty array (the mean of nothing is not 0). */
-export function mean(values: readonly number[]): number {
+export function mean(values: Num): number {
   if (values.length === 0) throw new RangeError("mean of an empty array");
   let s = 0;
-  for (const v of values) s += v;
+  for (let i = 0; i < values.length; i++) s += values[i];
   return s / values.length;
 }
 
@@ -121,20 +124,22 @@ function upperBound(sorted: Float64Array, v: number): number {
 }
 
 // Loops, not Math.min(...values): spreading a long array overflows the call stack.
-function minOf(values: readonly number[]): number {
+function minOf(values: Num): number {
   let m = Infinity;
-  for (const v of values) if (v < m) m = v;
+  for (let i = 0; i < values.length; i++) if (values[i] < m) m = values[i];
   return m;
 }
 
-function maxOf(values: readonly number[]): number {
+function maxOf(values: Num): number {
   let m = -Infinity;
-  for (const v of values) if (v > m) m = v;
+  for (let i = 0; i < values.length; i++) if (values[i] > m) m = values[i];
   return m;
 }
 
-function isConstant(values: readonly number[]): boolean {
-  return values.every((v) => v === values[0]);
+function isConstant(values: Num): boolean {
+  const first = values[0];
+  for (let i = 1; i < values.length; i++) if (values[i] !== first) return false;
+  return true;
 }
 
 /**
@@ -148,10 +153,13 @@ export function pearson(x: readonly number[], y: readonly number[]): number | nu
   return pearsonUnchecked(x, y);
 }
 
-function pearsonUnchecked(x: readonly number[], y: readonly number[]): number | null {
+function pearsonUnchecked(x: Num, y: Num): number | null {
   if (x.length < 2 || isConstant(x) || isConstant(y)) return null;
-  const mx = mean(x);
-  const my = mean(y);
+  return pearsonWithMeans(x, y, mean(x), mean(y));
+}
+
+/** Pearson's r with the means known (x, y not constant, n ≥ 2): the bootstrap has them from its gather. */
+function pearsonWithMeans(x: Num, y: Num, mx: number, my: number): number {
   let sxy = 0;
   let sxx = 0;
   let syy = 0;
@@ -213,7 +221,7 @@ function assertOnScale(expected: readonly number[], predicted: readonly number[]
 }
 
 /** QWK of values already checked to lie on `scale` (when given). */
-function qwkUnchecked(expected: readonly number[], predicted: readonly number[], scale?: Scale): number | null {
+function qwkUnchecked(expected: Num, predicted: Num, scale?: Scale): number | null {
   if (expected.length === 0) return null;
   const a = expected.map(Math.round);
   const b = predicted.map(Math.round);
@@ -222,20 +230,25 @@ function qwkUnchecked(expected: readonly number[], predicted: readonly number[],
   const k = hi - lo + 1;
   if (k < 2) return null; // a single category: both sides constant and equal
   const n = a.length;
-  const observed = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  const rowTotals = new Array<number>(k).fill(0);
-  const colTotals = new Array<number>(k).fill(0);
+  const observed = new Float64Array(k * k);
+  const rowTotals = new Float64Array(k);
+  const colTotals = new Float64Array(k);
   for (let i = 0; i < n; i++) {
-    observed[a[i] - lo][b[i] - lo]++;
+    observed[(a[i] - lo) * k + (b[i] - lo)]++;
     rowTotals[a[i] - lo]++;
     colTotals[b[i] - lo]++;
   }
+  return qwkFromCounts(observed, rowTotals, colTotals, k, n);
+}
+
+/** κ from the K×K observed counts (row-major) and their margins; see quadraticWeightedKappa. */
+function qwkFromCounts(observed: Float64Array, rowTotals: Float64Array, colTotals: Float64Array, k: number, n: number): number | null {
   let weightedObserved = 0;
   let weightedExpected = 0;
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < k; j++) {
       const w = ((i - j) * (i - j)) / ((k - 1) * (k - 1));
-      weightedObserved += w * observed[i][j];
+      weightedObserved += w * observed[i * k + j];
       weightedExpected += (w * rowTotals[i] * colTotals[j]) / n;
     }
   }
@@ -308,7 +321,7 @@ function errorMetricsUnchecked(expected: readonly number[], predicted: readonly 
 }
 
 /** mae, rmse, acc1, acc2 and bias in one pass over the errors (n ≥ 1; the bootstrap's hot path). */
-function simpleErrorMetrics(expected: readonly number[], predicted: readonly number[]): Pick<ErrorMetrics, "mae" | "rmse" | "acc1" | "acc2" | "bias"> {
+function simpleErrorMetrics(expected: Num, predicted: Num): Pick<ErrorMetrics, "mae" | "rmse" | "acc1" | "acc2" | "bias"> {
   const n = expected.length;
   let sumAbs = 0;
   let sumSq = 0;
@@ -443,6 +456,166 @@ export function bootstrapCI(
   return percentileInterval(values, level);
 }
 
+/**
+ * The expected scores of a bootstrap, shared by every series resampled from them: per resample, the
+ * gathered values, their sum, whether they are constant, and (when asked) their ranks — computed once
+ * for all models. Hot loops here take only Float64Array/Int32Array (monomorphic, so V8 keeps them fast).
+ */
+class ResampledExpected {
+  readonly e: Float64Array;
+  readonly ge: Float64Array;
+  sum = 0;
+  constant = true;
+  private readonly rank: RankCounter;
+  private ranked: Float64Array | null = null;
+  private idx: Int32Array = new Int32Array(0);
+  constructor(expected: readonly number[]) {
+    this.e = Float64Array.from(expected);
+    this.ge = new Float64Array(expected.length);
+    this.rank = new RankCounter(this.e);
+  }
+
+  load(idx: Int32Array): void {
+    this.sum = gatherSum(this.e, idx, this.ge);
+    this.constant = isConstant(this.ge);
+    this.ranked = null;
+    this.idx = idx;
+  }
+
+  ranks(): Float64Array {
+    this.ranked ??= this.rank.ranks(this.idx);
+    return this.ranked;
+  }
+}
+
+/**
+ * One model's predictions resampled with the shared expected scores: ranks (Spearman) and QWK
+ * categories are counted over the distinct values — O(n + K) per resample instead of sorting, and no
+ * allocation. Gives exactly the numbers `ciMetricsUnchecked(pick(expected, idx), pick(predicted, idx),
+ * scale)` gives: the same operations in the same order (test/compare/statistics.test.ts checks it).
+ */
+class ResampledSeries {
+  private readonly p: Float64Array;
+  private readonly gp: Float64Array;
+  private readonly rankP: RankCounter;
+  private readonly qwk: QwkCounter | null;
+  constructor(
+    private readonly exp: ResampledExpected,
+    predicted: readonly number[],
+    private readonly scale: Scale | undefined,
+  ) {
+    this.p = Float64Array.from(predicted);
+    this.gp = new Float64Array(predicted.length);
+    this.rankP = new RankCounter(this.p);
+    this.qwk = scale ? new QwkCounter(exp.e, this.p, scale) : null;
+  }
+
+  /** The CI metrics of the resample `exp` was last loaded with. */
+  metrics(idx: Int32Array): Record<CIMetricName, number | null> {
+    const { p, gp, exp } = this;
+    const ge = exp.ge;
+    const n = idx.length;
+    const sumP = gatherSum(p, idx, gp);
+    const defined = n >= 2 && !exp.constant && !isConstant(gp);
+    return {
+      ...simpleErrorMetrics(ge, gp),
+      pearson: defined ? pearsonWithMeans(ge, gp, exp.sum / n, sumP / n) : null,
+      spearman: defined ? pearsonUnchecked(exp.ranks(), this.rankP.ranks(idx)) : null,
+      qwk: this.qwk ? this.qwk.kappa(idx) : qwkUnchecked(ge, gp, this.scale),
+    };
+  }
+}
+
+/** out[k] = src[idx[k]] for every k; returns their sum (in that order). */
+function gatherSum(src: Float64Array, idx: Int32Array, out: Float64Array): number {
+  let sum = 0;
+  for (let k = 0; k < idx.length; k++) {
+    const v = src[idx[k]];
+    out[k] = v;
+    sum += v;
+  }
+  return sum;
+}
+
+/** Average ranks of resamples of one array, counted over its distinct values. */
+class RankCounter {
+  private readonly cls: Int32Array;
+  private readonly counts: Int32Array;
+  private readonly classRank: Float64Array;
+  private readonly out: Float64Array;
+  constructor(values: Float64Array) {
+    const distinct = Float64Array.from(new Set(values)).sort();
+    const of = new Map<number, number>();
+    distinct.forEach((v, i) => of.set(v, i));
+    this.cls = Int32Array.from(values, (v) => of.get(v)!);
+    this.counts = new Int32Array(distinct.length);
+    this.classRank = new Float64Array(distinct.length);
+    this.out = new Float64Array(values.length);
+  }
+
+  /** Ranks of values[idx[0]], values[idx[1]], … within the resample (ties: the average rank). */
+  ranks(idx: Int32Array): Float64Array {
+    const { cls, counts, classRank, out } = this;
+    counts.fill(0);
+    for (let k = 0; k < idx.length; k++) counts[cls[idx[k]]]++;
+    let below = 0;
+    for (let c = 0; c < counts.length; c++) {
+      // as averageRanks: (values below + values at or below + 1) / 2
+      classRank[c] = (below + (below + counts[c]) + 1) / 2;
+      below += counts[c];
+    }
+    for (let k = 0; k < idx.length; k++) out[k] = classRank[cls[idx[k]]];
+    return out;
+  }
+}
+
+/** QWK of resamples on a known scale, from the rounded categories of each item. */
+class QwkCounter {
+  private readonly a: Int32Array;
+  private readonly b: Int32Array;
+  private readonly k: number;
+  private readonly observed: Float64Array;
+  private readonly rows: Float64Array;
+  private readonly cols: Float64Array;
+  constructor(expected: Float64Array, predicted: Float64Array, scale: Scale) {
+    this.k = scale.max - scale.min + 1;
+    this.a = Int32Array.from(expected, (v) => Math.round(v) - scale.min);
+    this.b = Int32Array.from(predicted, (v) => Math.round(v) - scale.min);
+    this.observed = new Float64Array(this.k * this.k);
+    this.rows = new Float64Array(this.k);
+    this.cols = new Float64Array(this.k);
+  }
+
+  kappa(idx: Int32Array): number | null {
+    const { a, b, k, observed, rows, cols } = this;
+    if (idx.length === 0) return null;
+    if (k < 2) return null;
+    observed.fill(0);
+    rows.fill(0);
+    cols.fill(0);
+    for (let t = 0; t < idx.length; t++) {
+      const i = idx[t];
+      observed[a[i] * k + b[i]]++;
+      rows[a[i]]++;
+      cols[b[i]]++;
+    }
+    return qwkFromCounts(observed, rows, cols, k, idx.length);
+  }
+}
+
+/**
+ * Walk the seeded resamples once (the same draws as `bootstrapIndices`), handing each one's index array
+ * to every consumer: all models, metrics and pairs of a comparison share one pass and one buffer.
+ */
+function forEachResample(n: number, iterations: number, seed: number, consume: (idx: Int32Array) => void): void {
+  const rng = seedrandom(String(seed));
+  const idx = new Int32Array(n);
+  for (let it = 0; it < iterations; it++) {
+    for (let i = 0; i < n; i++) idx[i] = Math.floor(rng() * n);
+    consume(idx);
+  }
+}
+
 /** Confidence intervals keyed by metric; `null` where the metric or its interval is undefined. */
 export type MetricCIs = Record<CIMetricName, [number, number] | null>;
 
@@ -456,14 +629,28 @@ export function metricCIs(expected: readonly number[], predicted: readonly numbe
   const { iterations, seed, level } = bootstrapSettings(opts);
   const out = Object.fromEntries(CI_METRICS.map((m) => [m, null])) as MetricCIs;
   if (expected.length === 0) return out;
-  const full = errorMetrics(expected, predicted, scale);
-  const draws = Object.fromEntries(CI_METRICS.map((m) => [m, [] as (number | null)[]])) as Record<CIMetricName, (number | null)[]>;
-  for (const idx of bootstrapIndices(expected.length, iterations, seed)) {
-    const m = ciMetricsUnchecked(pick(expected, idx), pick(predicted, idx), scale); // inputs checked by `full`
-    for (const name of CI_METRICS) draws[name].push(m[name]);
+  const full = errorMetrics(expected, predicted, scale); // also checks the inputs for the resamples
+  const draws = new CIDraws();
+  const exp = new ResampledExpected(expected);
+  const series = new ResampledSeries(exp, predicted, scale);
+  forEachResample(expected.length, iterations, seed, (idx) => {
+    exp.load(idx);
+    draws.push(series.metrics(idx));
+  });
+  return draws.intervals(full, level);
+}
+
+/** Each CI metric's resampled values, in resample order. */
+class CIDraws {
+  readonly values = Object.fromEntries(CI_METRICS.map((m) => [m, [] as (number | null)[]])) as Record<CIMetricName, (number | null)[]>;
+  push(m: Record<CIMetricName, number | null>): void {
+    for (const name of CI_METRICS) this.values[name].push(m[name]);
   }
-  for (const name of CI_METRICS) out[name] = full[name] === null ? null : percentileInterval(draws[name], level);
-  return out;
+  intervals(full: Record<CIMetricName, number | null>, level: number): MetricCIs {
+    const out = Object.fromEntries(CI_METRICS.map((m) => [m, null])) as MetricCIs;
+    for (const name of CI_METRICS) out[name] = full[name] === null ? null : percentileInterval(this.values[name], level);
+    return out;
+  }
 }
 
 /** Result of a paired bootstrap comparison of two models on the same images. */
@@ -512,6 +699,10 @@ export function pairedBootstrapDiff(
   for (const idx of bootstrapIndices(expected.length, iterations, seed)) {
     draws.push(diffOf(pick(expected, idx), pick(predA, idx), pick(predB, idx)));
   }
+  return pairedFromDraws(diff, draws, level);
+}
+
+function pairedFromDraws(diff: number, draws: readonly (number | null)[], level: number): PairedDiff {
   const ci = percentileInterval(draws, level);
   const ok = draws.filter((d): d is number => d !== null);
   let pBootstrap: number | null = null;
@@ -749,6 +940,21 @@ export function compareModels(
   scale: Scale,
   opts: { iterations?: number; seed?: number } = {},
 ): MetricsJson {
+  return compareModelsWith(expected, predictions, scale, opts).metrics;
+}
+
+/**
+ * `compareModels`, plus `metricCIs` of further series (e.g. probability-based expected scores) that
+ * have a value on every common image, made in the same bootstrap pass: the result equals
+ * `metricCIs(common expected, common values, scale, opts)`. A series missing a value on a common image
+ * is left out of `extraCIs` (compute it on its own subset).
+ */
+export function compareModelsWith(
+  expected: readonly number[],
+  predictions: Record<string, readonly (number | null)[]>,
+  scale: Scale,
+  opts: { iterations?: number; seed?: number; extra?: Record<string, readonly (number | null)[]> } = {},
+): { metrics: MetricsJson; extraCIs: Record<string, MetricCIs> } {
   assertScale(scale);
   assertFiniteArray(expected, "expected");
   const nImages = expected.length;
@@ -771,8 +977,37 @@ export function compareModels(
   const commonExpected = pick(expected, common);
   const commonPred = (name: string) => common.map((i) => predictions[name][i] as number);
 
+  // The bootstrap: one pass over the resamples of the common set for every model's CIs and every
+  // pair's MAE difference (the same draws each separate call would make, made once).
+  const fullCommon = new Map(names.map((name) => [name, common.length ? errorMetrics(commonExpected, commonPred(name), scale) : null]));
+  const exp = new ResampledExpected(commonExpected);
+  const series = names.map((name) => new ResampledSeries(exp, commonPred(name), scale));
+  const ciDraws = names.map(() => new CIDraws());
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++) pairs.push([i, j]);
+  const pairDraws = pairs.map(() => [] as (number | null)[]);
+  // Extra series defined (finite, on the scale's range is not required) on every common image.
+  const extras = Object.entries(opts.extra ?? {})
+    .filter(([, v]) => v.length === nImages && common.every((i) => isValidScore(v[i])))
+    .map(([name, v]) => ({ name, values: common.map((i) => v[i] as number) }));
+  const extraFull = extras.map((x) => (common.length ? errorMetrics(commonExpected, x.values, scale) : null));
+  const extraSeries = extras.map((x) => new ResampledSeries(exp, x.values, scale));
+  const extraDraws = extras.map(() => new CIDraws());
+  if (common.length) {
+    forEachResample(common.length, boot.iterations, boot.seed, (idx) => {
+      exp.load(idx);
+      const m = series.map((s) => s.metrics(idx));
+      m.forEach((x, k) => ciDraws[k].push(x));
+      pairs.forEach(([i, j], k) => pairDraws[k].push(m[i].mae! - m[j].mae!));
+      extraSeries.forEach((s, k) => extraDraws[k].push(s.metrics(idx)));
+    });
+  }
+  const extraCIs: Record<string, MetricCIs> = {};
+  extras.forEach((x, k) => {
+    if (extraFull[k]) extraCIs[x.name] = extraDraws[k].intervals(extraFull[k]!, boot.level);
+  });
   const models: Record<string, ModelMetricsJson> = {};
-  for (const name of names) {
+  for (const [k, name] of names.entries()) {
     const preds = predictions[name];
     const own = expected.map((_, i) => i).filter((i) => isValidScore(preds[i]));
     const pointCommon = toJsonPoint(commonExpected, commonPred(name), scale);
@@ -784,19 +1019,20 @@ export function compareModels(
       coverage: own.length / nImages,
       n_common: common.length,
       ...point,
-      ci95: metricCIs(commonExpected, commonPred(name), scale, boot),
+      ci95: fullCommon.get(name) ? ciDraws[k].intervals(fullCommon.get(name)!, boot.level) : (Object.fromEntries(CI_METRICS.map((m) => [m, null])) as MetricCIs),
       on_own_valid: toJsonPoint(pick(expected, own), own.map((i) => preds[i] as number), scale),
     };
   }
 
   const paired: PairedComparisonJson[] = [];
   const pairWilcoxon: (WilcoxonResult | null)[] = [];
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
+  for (const [k, [i, j]] of pairs.entries()) {
+    {
       const [a, b] = [names[i], names[j]];
       const pa = commonPred(a);
       const pb = commonPred(b);
-      const diff = pairedBootstrapDiff(commonExpected, pa, pb, { ...boot, metric: "mae" });
+      const maeDiff = common.length ? fullCommon.get(a)!.mae - fullCommon.get(b)!.mae : null;
+      const diff: PairedDiff = maeDiff === null ? { diff: null, ci: null, pBootstrap: null } : pairedFromDraws(maeDiff, pairDraws[k], boot.level);
       const absA = pa.map((p, k) => Math.abs(p - commonExpected[k]));
       const absB = pb.map((p, k) => Math.abs(p - commonExpected[k]));
       const w = common.length === 0 ? null : wilcoxonSignedRank(absA, absB);
@@ -811,5 +1047,5 @@ export function compareModels(
     paired[k].wilcoxon = { statistic: w.statistic, z: w.z, p_value: w.pValue, p_value_holm: holm[t], method: w.method, n_nonzero: w.n };
   });
 
-  return { n_images: nImages, models, paired, common: { n: common.length }, bootstrap: { ...boot, method: "percentile" } };
+  return { metrics: { n_images: nImages, models, paired, common: { n: common.length }, bootstrap: { ...boot, method: "percentile" } }, extraCIs };
 }

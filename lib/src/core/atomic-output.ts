@@ -64,9 +64,9 @@ export async function readTextIfExists(file: string): Promise<string | null> {
   }
 }
 
-/** Write a file via a temporary sibling and a rename. */
-export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
+/** Write a file via a temporary sibling and a rename (`dirExists`: the caller knows its folder is there). */
+export async function writeFileAtomic(file: string, data: string | Buffer, opts: { dirExists?: boolean } = {}): Promise<void> {
+  if (!opts.dirExists) await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomBytes(3).toString("hex")}.tmp`;
   try {
     await fs.writeFile(tmp, data);

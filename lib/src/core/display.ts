@@ -3,16 +3,19 @@
  * carry plotly.js inline (once per page; no CDN, so exported reports open offline), image thumbnails.
  */
 import { readFileSync } from "node:fs";
-import pl from "nodejs-polars";
+import type pl from "nodejs-polars";
+import { polars } from "./lazy";
 import type { Figure } from "./figure";
 import { escapeHtml } from "./html";
 
 let plotlyShipped = false;
 
 /** plotly.js as a script that sets window.Plotly even where a page has AMD/CommonJS loaders. */
+let plotlyTag: string | undefined;
 export function plotlyScriptTag(): string {
-  const src = readFileSync(require.resolve("plotly.js-dist-min"), "utf8");
-  return `<script type="text/javascript">(function(define, exports, module){${src}\n})(undefined, undefined, undefined);</script>`;
+  // Read once per process: every chart page of a run inlines the same ~4.8 MB.
+  plotlyTag ??= `<script type="text/javascript">(function(define, exports, module){${readFileSync(require.resolve("plotly.js-dist-min"), "utf8")}\n})(undefined, undefined, undefined);</script>`;
+  return plotlyTag;
 }
 
 /** A chart as HTML; plotly.js is included the first time in this process (one notebook = one kernel). */
@@ -28,7 +31,7 @@ export function plotHtml(fig: Figure, opts: { includePlotlyJs?: boolean } = {}):
 type Tabular = pl.DataFrame | readonly object[];
 
 function toFrame(data: Tabular): pl.DataFrame {
-  return Array.isArray(data) ? pl.DataFrame(data as Record<string, unknown>[]) : (data as pl.DataFrame);
+  return Array.isArray(data) ? polars().DataFrame(data as Record<string, unknown>[]) : (data as pl.DataFrame);
 }
 
 function formatCell(v: unknown, digits: number): string {

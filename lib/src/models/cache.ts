@@ -64,6 +64,8 @@ function sortKeys(value: unknown, at: string): unknown {
 }
 
 export class ResponseCache {
+  /** Entry folders known to exist: one mkdir per folder, not one per entry. */
+  private readonly made = new Set<string>();
   constructor(readonly dir: string) {}
 
   /** sha256 (hex) of the fields' JSON with sorted keys. Throws on a field named like a secret. */
@@ -102,7 +104,10 @@ export class ResponseCache {
     if (p.error !== undefined || p.score === null) return;
     const { cached: _cached, ...prediction } = p;
     const entry = { format: CACHE_FORMAT, key, storedAt: new Date().toISOString(), prediction };
-    await writeFileAtomic(this.pathFor(key), JSON.stringify(entry, null, 1) + "\n");
+    const file = this.pathFor(key);
+    const dir = path.dirname(file);
+    await writeFileAtomic(file, JSON.stringify(entry, null, 1) + "\n", { dirExists: this.made.has(dir) });
+    this.made.add(dir);
   }
 }
 
@@ -157,6 +162,10 @@ export class CachedModel implements ScoreModel {
     return this.inner.batch;
   }
 
+  get usesImage(): boolean | undefined {
+    return this.inner.usesImage;
+  }
+
   describe(): Record<string, unknown> {
     return this.inner.describe();
   }
@@ -171,12 +180,21 @@ export class CachedModel implements ScoreModel {
   }
 
   async predict(image: PreparedImage, opts: PredictOptions = {}): Promise<Prediction> {
+    const { prediction, store } = await this.answer(image, opts);
+    await store?.();
+    return prediction;
+  }
+
+  /**
+   * The answer, from the cache or from `inner`, with the write that stores a new one (null for a hit or
+   * a failure) left to the caller: a comparison stores it after the request slot is free.
+   */
+  async answer(image: PreparedImage, opts: PredictOptions = {}): Promise<{ prediction: Prediction; store: (() => Promise<void>) | null }> {
     const key = this.keyFor(image, opts);
     const hit = await this.cache.get(key);
-    if (hit) return { ...hit, cached: true };
+    if (hit) return { prediction: { ...hit, cached: true }, store: null };
     const p = await this.inner.predict(image, opts);
-    if (p.error === undefined && p.score !== null) await this.cache.set(key, p);
-    return p;
+    return { prediction: p, store: p.error === undefined && p.score !== null ? () => this.cache.set(key, p) : null };
   }
 
   async dispose(): Promise<void> {

@@ -12,7 +12,22 @@ import { ResponseCache, withCache } from "./cache";
 import { BUILTIN_MODELS, DEFAULT_MODEL_CONFIG, loadModelConfig, type ModelConfig, type ModelEntry } from "./config";
 import type { ModelContext, ModelOverride } from "./model-type";
 import { modelType } from "./registry";
-import type { ScoreModel } from "./types";
+import type { ModelKind, ScoreModel } from "./types";
+
+/** Whether a configured model can run here (`check`), without loading weights or training. */
+export interface ModelCheck {
+  name: string;
+  type: string;
+  kind: ModelKind;
+  description: string;
+  /** The model id it would answer as; null when it cannot run (or its id is not known yet: a job still training). */
+  modelId: string | null;
+  ok: boolean;
+  /** Why not (no key, no weights, no train split, …); null when ok. */
+  reason: string | null;
+  /** The model itself, for types made cheaply (API models, the constant baseline); not behind the cache. */
+  model?: ScoreModel;
+}
 
 export interface FactoryOptions {
   /** The model config file; default `models/models.json`. Paths inside it are relative to its parent's parent (the project root). */
@@ -83,6 +98,25 @@ export class ModelFactory {
     if (model.kind === "baseline") return model;
     const cache = this.opts.cacheDir === null ? null : new ResponseCache(this.opts.cacheDir ?? path.join(this.root, ".cache", "responses"));
     return withCache(model, cache);
+  }
+
+  /**
+   * Whether `name` can run here, without loading weights or training: its type's `check` when it has one
+   * (local models, trained baselines), else the model is made (API models: that checks the key and Azure
+   * settings, and gives the client `streetsafe models` asks which models the API lists).
+   */
+  async check(name: string): Promise<ModelCheck> {
+    const e = this.entry(name);
+    const t = modelType(e.type);
+    const base = { name, type: e.type, kind: t.kind, description: e.description ?? "" };
+    try {
+      if (t.check) return { ...base, modelId: (await t.check(e, this.context(name))).modelId, ok: true, reason: null };
+      const model = await t.create(e, this.context(name));
+      return { ...base, modelId: model.id, ok: true, reason: null, model };
+    } catch (err) {
+      if (err instanceof ModelUnavailableError) return { ...base, modelId: null, ok: false, reason: err.reason };
+      throw err;
+    }
   }
 
   /** Create, or say why not: for listing models and for "skipped" rows in comparisons. */

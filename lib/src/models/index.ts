@@ -5,7 +5,8 @@
  */
 export { ModelUnavailableError } from "../core/errors";
 export { MODEL_KINDS, type BatchAbility, type ModelKind, type Prediction, type PredictOptions, type ScoreModel, type TokenUsage } from "./types";
-export { FLAG_MODELS, ModelFactory, type FactoryOptions } from "./factory";
+export { FLAG_MODELS, ModelFactory, type FactoryOptions, type ModelCheck } from "./factory";
+export { formatModelRows, modelInventory, type InventoryOptions, type ModelRow } from "./inventory";
 export { BUILTIN_MODELS, DEFAULT_MODEL_CONFIG, loadModelConfig, type ModelConfig, type ModelEntry } from "./config";
 export { kindOfType, MODEL_TYPES, modelType } from "./registry";
 export type { ModelContext, ModelOverride, ModelType } from "./model-type";
@@ -14,4 +15,5 @@ export { OPENAI_CHAT_DEFAULTS, OpenAIChatModel, type OpenAIChatOptions } from ".
 export { checkQwen2VLExport, defaultCheckFile, formatCheckResult, qwen2vlExportChecker, type CheckExportOptions, type CheckExportResult } from "./qwen2vl";
 export { LocalQwen2VLModel, missingQwen2VLFiles, QWEN2VL_DEFAULTS, QWEN2VL_DTYPE_CHOICES, resolveDtype, type ChatMessage, type Generation, type GenerateRequest, type LocalQwen2VLOptions } from "./qwen2vl";
 export { ImageStatsBaseline, MeanBaseline } from "./baselines";
+export { lifecycleWarnings, modelLifecycleWarning } from "./lifecycle";
 export { modelAvailability, predictSideBySide, sideBySideThumbnails, type Availability, type SideBySideRow } from "./notebook-view";

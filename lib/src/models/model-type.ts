@@ -44,6 +44,11 @@ export interface ModelType<E extends { type: string; concurrency?: number } = { 
   /** Throws ModelUnavailableError (the reason it cannot run here) for setup problems. */
   create(entry: E, ctx: ModelContext): Promise<ScoreModel>;
   /**
+   * Whether the model can run here without loading weights or training (`streetsafe models`): its id,
+   * or ModelUnavailableError with the reason. Types whose `create` is cheap leave it out (create is used).
+   */
+  check?(entry: E, ctx: ModelContext): Promise<{ modelId: string }>;
+  /**
    * An older way of writing an entry of this type that is now another type's entry: the entry it is
    * read as, and a note saying what to write instead. Undefined for an entry that is fine as it is.
    */

@@ -31,6 +31,11 @@ export interface Prediction {
   raw: string;
   /** Why there is no score: the provider's error or the parse failure. Absent on success. */
   error?: string;
+  /**
+   * The failure is of a kind that asking again later may fix (429/5xx, timeouts, dropped connections,
+   * unusable status-200 bodies), and the retry layer's attempts ran out. `compare --retry-failed` asks these.
+   */
+  transient?: boolean;
   usage?: TokenUsage;
   latencyMs: number;
   /** Served from the response cache without a request. */
@@ -56,6 +61,11 @@ export interface ScoreModel {
   readonly id: string;
   readonly scale: Scale;
   readonly kind: ModelKind;
+  /**
+   * false: the answer does not depend on the image's pixels (the constant baseline); a runner need not
+   * prepare the image and may pass one with only its sha256. Default (undefined): it does.
+   */
+  readonly usesImage?: boolean;
   predict(image: PreparedImage, opts?: PredictOptions): Promise<Prediction>;
   /** The run settings recorded in a run's run.json (never secrets). */
   describe(): Record<string, unknown>;

@@ -65,13 +65,18 @@ export function assistantTarget(item: Pick<GroundTruthItem, "score" | "reasons">
   return JSON.stringify(reply);
 }
 
+const promptHashes = new Map<string, string>();
+
 /** sha256 (hex) of the system and user prompts for this scale; with PROMPT_VERSION it keys caches. */
 export function promptHash(scale: Scale = DEFAULT_SCALE): string {
-  return createHash("sha256")
-    .update(systemPrompt(scale))
-    .update("\u0000")
-    .update(userPrompt(scale))
-    .digest("hex");
+  // Asked for every cache key: computed once per scale.
+  const memo = `${scale.min}:${scale.max}`;
+  let h = promptHashes.get(memo);
+  if (h === undefined) {
+    h = createHash("sha256").update(systemPrompt(scale)).update("\u0000").update(userPrompt(scale)).digest("hex");
+    promptHashes.set(memo, h);
+  }
+  return h;
 }
 
 /** Looks like an image file name (`street_01.jpg`, `a.PNG`, `x.tiff`); used to keep names out of prompts. */

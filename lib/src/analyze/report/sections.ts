@@ -1,5 +1,5 @@
 /** The report's sections, as blocks: overall table, paired tests, expected scores, per model, cost, reproducibility. */
-import { latestRecords, type ModelMetricsJson, type PredictionRecord, type RunData } from "../../compare";
+import { latestRecords, type ModelMetricsJson, type PredictionRecord, type RetriedFailed, type RunData } from "../../compare";
 import { BATCH_DISCOUNT, PRICE_NOTE } from "../../openai/prices";
 import { displayStoredPath } from "../../core/project-path";
 import { table, type Block } from "./blocks";
@@ -152,6 +152,11 @@ function costSection(data: RunData): Block[] {
   return [{ kind: "h2", text: "Cost" }, table(["model", "requests", "cached", "input tokens", "output tokens", "cost (USD)"], rows), ...notes.map((text): Block => ({ kind: "para", text }))];
 }
 
+/** One `--retry-failed` of the run in words. */
+function retriedText(r: RetriedFailed): string {
+  return `--retry-failed ${r.which} (${r.at}): ${plural(r.asked, "failed item")} asked again${r.scored !== null ? `, ${r.scored} of them now scored` : " (stopped before all answered)"}`;
+}
+
 function reproducibilitySection(data: RunData): Block[] {
   const { run, metrics } = data;
   const ts = run.test_set;
@@ -167,6 +172,7 @@ function reproducibilitySection(data: RunData): Block[] {
     `bootstrap: ${b.iterations} resamples of images, seed ${b.seed}, level ${b.level}, ${b.method} intervals`,
     `models: ${run.models.map((m) => `${m.name} = ${m.status === "skipped" ? "skipped" : (m.model_id ?? "?")}${m.concurrency !== undefined ? ` (concurrency ${m.concurrency})` : ""}`).join("; ")}`,
     `batch API: ${run.batch ? "yes" : "no"}; max cost: ${run.max_cost_usd === null ? "none" : fmtUsd(run.max_cost_usd)}`,
+    ...(run.retried_failed ?? []).map((r) => `${retriedText(r)}; the earlier failed answers stay in predictions.jsonl (an image's last line counts)`),
     `versions: ${Object.entries(run.versions).map(([k, v]) => `${k} ${v}`).join(", ") || NA}`,
   ];
   return [{ kind: "h2", text: "Reproducibility" }, { kind: "list", items }];
@@ -178,7 +184,7 @@ export function reportBlocks(data: RunData): Block[] {
     { kind: "title", text: `streetsafe model comparison — run ${run.run_id}` },
     {
       kind: "para",
-      text: `${metrics.n_images} test images from ${displayStoredPath(run.test_set.file)} (sha256 ${run.test_set.sha256.slice(0, 12)}…), ${plural(ranModels(data).length, "model")} compared, ${plural(skippedModels(data).length, "model")} skipped. Created ${run.created_at}.`,
+      text: `${metrics.n_images} test images from ${displayStoredPath(run.test_set.file)} (sha256 ${run.test_set.sha256.slice(0, 12)}…), ${plural(ranModels(data).length, "model")} compared, ${plural(skippedModels(data).length, "model")} skipped. Created ${run.created_at}.${(run.retried_failed ?? []).map((r) => ` ${retriedText(r)}.`).join("")}`,
     },
   ];
   const warnings = reportWarnings(data).map((text): Block => ({ kind: "warning", text }));

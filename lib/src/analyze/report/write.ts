@@ -6,7 +6,7 @@ import { writeMetricsCsv } from "./csv";
 import { renderMarkdown } from "./markdown";
 import { reportBlocks } from "./sections";
 import { renderText } from "./text";
-import { metricsWorkbook } from "./xlsx";
+import { writeMetricsWorkbook } from "./xlsx";
 
 /** report.md / report.txt as a string (also for notebooks: `show.markdown(formatRunReport(data, "md"))`). */
 export function formatRunReport(data: RunData, format: "md" | "txt"): string {
@@ -22,11 +22,10 @@ export async function writeRunReports(runDir: string, data: RunData): Promise<st
     md: path.join(runDir, RUN_FILES.reportMd),
     txt: path.join(runDir, RUN_FILES.reportTxt),
   };
-  // Build everything first, so a failure leaves the folder as it was.
+  // Each file is written through a temporary name and renamed, so none is ever half-written.
   const blocks = reportBlocks(data);
-  const xlsx = Buffer.from(await (await metricsWorkbook(data)).xlsx.writeBuffer());
+  await writeMetricsWorkbook(files.xlsx, data);
   await writeMetricsCsv(files.csv, data);
-  await writeFileAtomic(files.xlsx, xlsx);
   await writeFileAtomic(files.md, renderMarkdown(blocks));
   await writeFileAtomic(files.txt, renderText(blocks));
   return Object.values(files);

@@ -1,5 +1,12 @@
-/** metrics.xlsx: the metrics sheet (metrics.csv's rows), paired tests, skipped models, expected scores, the run, and each model's predictions. */
-import ExcelJS from "exceljs";
+/**
+ * metrics.xlsx: the metrics sheet (metrics.csv's rows), paired tests, skipped models, expected scores, the
+ * run, and each model's predictions — built in memory (`metricsWorkbook`, notebooks) or streamed to its
+ * file row by row (`writeMetricsWorkbook`, the reports: at 10,000 images the in-memory workbook peaked at
+ * ~0.5 GB and took twice as long).
+ */
+import { promises as fs } from "node:fs";
+import type ExcelJS from "exceljs";
+import { excelJS } from "../../core/lazy";
 import { isValidPrediction, latestRecords, type PredictionRecord, type RunData } from "../../compare";
 import { displayStoredPath } from "../../core/project-path";
 import { PRICE_NOTE } from "../../openai/prices";
@@ -47,17 +54,17 @@ function sheetName(wanted: string, used: Set<string>): string {
   return name;
 }
 
-function addSheet(wb: ExcelJS.Workbook, name: string, columns: SheetColumn[], rows: Record<string, unknown>[]): ExcelJS.Worksheet {
+/** A workbook being built in memory, or streamed to its file (exceljs's WorkbookWriter). */
+type SheetSink = ExcelJS.Workbook | ExcelJS.stream.xlsx.WorkbookWriter;
+
+/**
+ * One sheet: the header row styled and frozen, an auto-filter, then the rows. On a streamed workbook each
+ * row is committed (written out and let go) as it is added, so memory does not grow with the rows.
+ */
+function addSheet(wb: SheetSink, name: string, columns: SheetColumn[], rows: Iterable<Record<string, unknown>>): void {
+  const streaming = !(wb instanceof excelJS().Workbook);
   const ws = wb.addWorksheet(name, { views: [{ state: "frozen", ySplit: 1 }] });
   ws.columns = columns.map((c) => ({ header: c.header, key: c.key, width: c.width ?? Math.max(10, c.header.length + 2), style: c.numFmt ? { numFmt: c.numFmt } : {} }));
-  for (const r of rows) {
-    const cells: Record<string, unknown> = {};
-    for (const c of columns) {
-      const v = r[c.key];
-      cells[c.key] = typeof v === "string" && v.length > XLSX_CELL_MAX ? `${v.slice(0, XLSX_CELL_MAX - 1)}…` : (v ?? null);
-    }
-    ws.addRow(cells);
-  }
   const header = ws.getRow(1);
   header.font = { bold: true, color: { argb: "FFFFFFFF" } };
   header.fill = { type: "pattern", pattern: "solid", fgColor: { argb: "FF4C78A8" } };
@@ -66,13 +73,23 @@ function addSheet(wb: ExcelJS.Workbook, name: string, columns: SheetColumn[], ro
     cell.numFmt = "@";
   });
   if (columns.length > 0) ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: columns.length } };
-  return ws;
+  for (const r of rows) {
+    const cells: Record<string, unknown> = {};
+    for (const c of columns) {
+      const v = r[c.key];
+      // An empty text is an empty cell (the streamed writer writes no cell for it either).
+      cells[c.key] = v === "" ? null : typeof v === "string" && v.length > XLSX_CELL_MAX ? `${v.slice(0, XLSX_CELL_MAX - 1)}…` : (v ?? null);
+    }
+    const row = ws.addRow(cells);
+    if (streaming) row.commit();
+  }
+  if (streaming) (ws as unknown as { commit(): void }).commit();
 }
 
-function predictionRows(records: PredictionRecord[]): Record<string, unknown>[] {
-  return records.map((r) => {
+function* predictionRows(records: PredictionRecord[]): Generator<Record<string, unknown>> {
+  for (const r of records) {
     const ok = isValidPrediction(r);
-    return {
+    yield {
       image: r.image,
       expected: r.expected,
       predicted: r.predicted,
@@ -91,7 +108,7 @@ function predictionRows(records: PredictionRecord[]): Record<string, unknown>[] 
       cached: r.cached,
       finished_at: r.finished_at,
     };
-  });
+  }
 }
 
 const PREDICTION_COLUMNS: SheetColumn[] = [
@@ -116,15 +133,33 @@ const PREDICTION_COLUMNS: SheetColumn[] = [
 
 /** metrics.xlsx: sheets "metrics", "paired", "skipped" (if any), "expected_score" (if any), "run", then "pred <model>" per model. */
 export async function metricsWorkbook(data: RunData): Promise<ExcelJS.Workbook> {
-  const wb = new ExcelJS.Workbook();
-  wb.creator = "streetsafe compare";
-  const used = new Set<string>();
-  for (const addTo of [metricsSheet, pairedSheet, skippedSheet, expectedScoreSheet, runSheet, predictionSheets]) addTo(wb, used, data);
+  const wb = new (excelJS().Workbook)();
+  fillWorkbook(wb, data);
   return wb;
 }
 
+/** metrics.xlsx streamed to `file` (through a temporary file beside it, renamed at the end: never half-written). */
+export async function writeMetricsWorkbook(file: string, data: RunData): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  try {
+    const wb = new (excelJS().stream.xlsx.WorkbookWriter)({ filename: tmp, useStyles: true, useSharedStrings: false });
+    fillWorkbook(wb, data);
+    await wb.commit();
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+function fillWorkbook(wb: SheetSink, data: RunData): void {
+  wb.creator = "streetsafe compare";
+  const used = new Set<string>();
+  for (const addTo of [metricsSheet, pairedSheet, skippedSheet, expectedScoreSheet, runSheet, predictionSheets]) addTo(wb, used, data);
+}
+
 /** "metrics": metrics.csv's rows, with number formats. */
-function metricsSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): void {
+function metricsSheet(wb: SheetSink, used: Set<string>, data: RunData): void {
   addSheet(
     wb,
     sheetName("metrics", used),
@@ -134,7 +169,7 @@ function metricsSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): v
 }
 
 /** "paired": every pair's MAE difference with its CI and the Wilcoxon test. */
-function pairedSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): void {
+function pairedSheet(wb: SheetSink, used: Set<string>, data: RunData): void {
   const pairedCols: SheetColumn[] = [
     { header: "a", key: "a", width: 18 },
     { header: "b", key: "b", width: 18 },
@@ -173,7 +208,7 @@ function pairedSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): vo
 }
 
 /** "skipped" (when any model was): each with its reason. */
-function skippedSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): void {
+function skippedSheet(wb: SheetSink, used: Set<string>, data: RunData): void {
   const skipped = skippedModels(data);
   if (skipped.length > 0) {
     addSheet(wb, sheetName("skipped", used), [{ header: "model", key: "name", width: 20 }, { header: "reason", key: "reason", width: 80 }], skipped);
@@ -181,7 +216,7 @@ function skippedSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): v
 }
 
 /** "expected_score" (when any model exposes probabilities): its metrics with CIs. */
-function expectedScoreSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): void {
+function expectedScoreSheet(wb: SheetSink, used: Set<string>, data: RunData): void {
   const es = data.metrics.expected_score ?? {};
   if (Object.keys(es).length > 0) {
     const metrics = ["mae", "rmse", "acc1", "acc2", "bias", "pearson", "spearman", "qwk"];
@@ -208,7 +243,7 @@ function expectedScoreSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunDa
 }
 
 /** "run": what reproduces the numbers. */
-function runSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): void {
+function runSheet(wb: SheetSink, used: Set<string>, data: RunData): void {
   const run = data.run;
   addSheet(
     wb,
@@ -236,7 +271,7 @@ function runSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): void 
 }
 
 /** "pred <model>": each ran model's predictions (the last line of each image). */
-function predictionSheets(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): void {
+function predictionSheets(wb: SheetSink, used: Set<string>, data: RunData): void {
   const latest = latestRecords(data.records);
   for (const name of ranModels(data)) {
     addSheet(wb, sheetName(`pred ${name}`, used), PREDICTION_COLUMNS, predictionRows(latest.filter((r) => r.model === name)));

@@ -2,10 +2,12 @@ import type { Command } from "commander";
 import path from "node:path";
 import { choiceFlag, intFlag } from "../args";
 import { QWEN2VL_DTYPE_CHOICES } from "../../models";
-import { run as analyzeRun, formatRunReport, writeRunReports } from "../../analyze";
-import { DEFAULT_COMPARE_MODELS, run as runComparison, type CompareOptions } from "../../compare";
+import { intFlag } from "../args";
+import { run as analyzeRun, ChartRenderer, findChromium, formatRunReport, writeRunReports } from "../../analyze";
+import { DEFAULT_COMPARE_MODELS, DEFAULT_RETRY_FAILED, RETRY_FAILED_MODES, run as runComparison, type CompareOptions, type RetryFailedMode } from "../../compare";
 import { createProgress, type Progress } from "../../core/progress";
 import { parseScale } from "../../core/scale";
+import { trace } from "../../core/trace";
 
 export interface CompareFlags {
   models: string[];
@@ -17,6 +19,8 @@ export interface CompareFlags {
   limit?: number;
   cache: boolean;
   resume?: string;
+  /** `--retry-failed [transient|all]`: true for the bare flag (= transient). */
+  retryFailed?: boolean | string;
   dataDir: string;
   maxCost?: string;
   /** Through the OpenAI Batch API; undefined: what a resumed run used. */
@@ -37,8 +41,16 @@ export function comparePlan(f: CompareFlags): CompareOptions {
     maxCost = Number(f.maxCost);
     if (!Number.isFinite(maxCost) || maxCost < 0) throw new Error(`--max-cost must be a number of US dollars ≥ 0, got "${f.maxCost}"`);
   }
+  let retryFailed: RetryFailedMode | undefined;
+  if (f.retryFailed !== undefined && f.retryFailed !== false) {
+    const mode = f.retryFailed === true ? DEFAULT_RETRY_FAILED : f.retryFailed;
+    if (!(RETRY_FAILED_MODES as readonly string[]).includes(mode)) throw new Error(`--retry-failed takes ${RETRY_FAILED_MODES.join(" or ")} (default ${DEFAULT_RETRY_FAILED}), got "${mode}"`);
+    if (!f.resume) throw new Error("--retry-failed needs --resume RUN (the run whose failed items are asked again)");
+    retryFailed = mode as RetryFailedMode;
+  }
   return {
     models: f.models,
+    ...(retryFailed ? { retryFailed } : {}),
     outputDir: f.outputDir,
     gpt4Model: f.gpt4Model,
     testSet: f.testSet,
@@ -71,6 +83,7 @@ export function register(program: Command): void {
     .option("--limit <n>", "only the first N test images", intFlag("--limit", 1))
     .option("--no-cache", "ask every model again instead of using cached answers")
     .option("--resume <run>", "continue an interrupted run (its folder name under --output-dir, or a path)")
+    .option("--retry-failed [which]", `with --resume: ask failed items again — transient (default: the retries ran out on 429/5xx, timeouts, dropped connections, broken bodies) or all`)
     .option("--data-dir <dir>", "where step 1 wrote its splits", "data")
     .option("--max-cost <usd>", "refuse to start above this estimate, and stop once this much was spent")
     .option("--batch", "ask OpenAI models through the Batch API: half price, answers within 24 h (Ctrl-C stops waiting, not the batch; --resume collects it)")
@@ -81,6 +94,7 @@ export function register(program: Command): void {
     .option("--scale <min-max>", "score scale", "1-10")
     .option("--no-plots", "skip the plots (run `streetsafe analyze` later)")
     .action(async (flags: CompareFlags) => {
+      trace("compare: the command starts");
       const stop = new AbortController();
       const onSigint = () => {
         console.error(
@@ -90,6 +104,15 @@ export function register(program: Command): void {
       };
       process.once("SIGINT", onSigint);
       let bar: Progress | undefined;
+      // The chart renderer (headless Chromium + plotly.js, seconds to start) starts when the last answer
+      // is in, so that its start-up overlaps the statistics and reports instead of following them.
+      let renderer: Promise<ChartRenderer> | undefined;
+      const chromium = flags.plots ? findChromium().path : null;
+      const startRenderer = () => {
+        if (renderer || !chromium) return;
+        renderer = ChartRenderer.start(chromium);
+        renderer.catch(() => {}); // analyzeRun reports a renderer that could not start
+      };
       try {
         const result = await runComparison({
           ...comparePlan(flags),
@@ -98,11 +121,16 @@ export function register(program: Command): void {
           onProgress: (p) => {
             bar ??= createProgress("comparing", p.total);
             bar.update(p.done, `failed ${p.failed} · left ${p.total - p.done} · ${p.ratePerSecond.toFixed(1)}/s · $${p.costUsd.toFixed(4)}`);
+            if (p.done === p.total) startRenderer();
           },
         });
         bar?.stop();
-        await writeRunReports(result.runDir, result);
-        if (flags.plots) await analyzeRun(result.runDir, { png: "auto", log: (l) => console.error(l) });
+        trace("compare: answers and metrics in");
+        // The reports (this process) and the charts (their pages here, the PNGs in Chromium) at once.
+        await Promise.all([
+          writeRunReports(result.runDir, result).then(() => trace("compare: reports written")),
+          flags.plots ? analyzeRun(result.runDir, { png: "auto", log: (l) => console.error(l), ...(renderer ? { renderer } : {}) }).then(() => trace("compare: plots written")) : undefined,
+        ]);
         // The overview (table, warnings, paired tests); the per-model detail is in report.txt.
         console.log(formatRunReport(result, "txt").split("\nPER MODEL")[0].trimEnd());
         console.log(`\nrun folder: ${result.runDir}`);
@@ -113,6 +141,7 @@ export function register(program: Command): void {
         }
       } finally {
         bar?.stop();
+        await renderer?.then((r) => r.close(), () => {});
         process.removeListener("SIGINT", onSigint);
       }
     });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { prepareImage } from "../../core/image";
-import { ModelFactory, ModelUnavailableError, QWEN2VL_DTYPE_CHOICES, type FactoryOptions, type Prediction } from "../../models";
+import { ModelFactory, modelLifecycleWarning, ModelUnavailableError, QWEN2VL_DTYPE_CHOICES, type FactoryOptions, type Prediction } from "../../models";
 import { choiceFlag } from "../args";
 import { parseScale } from "../../core/scale";
 
@@ -72,6 +72,8 @@ export function register(program: Command): void {
         if (err instanceof ModelUnavailableError) throw new Error(err.message);
         throw err;
       });
+      const lifecycle = modelLifecycleWarning(model);
+      if (lifecycle) console.error(`warning: ${lifecycle}`);
       try {
         const prepared = await prepareImage(image, { maxSide: plan.imageMaxSide });
         const p = await model.predict(prepared, { prompt: flags.prompt });

@@ -9,6 +9,8 @@ export {
   type ModelMetricsJson,
   type PairedComparisonJson,
   type PredictionRecord,
+  type RetriedFailed,
+  type RetryFailedMode,
   type RunInfo,
   type RunMetrics,
   type RunModelInfo,

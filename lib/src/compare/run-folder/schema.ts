@@ -28,6 +28,12 @@ export interface PredictionRecord {
   raw: string;
   /** Why `predicted` is null; null on success. */
   error: string | null;
+  /**
+   * With an error: whether asking again later may fix it (the retry layer's attempts ran out on
+   * 429/5xx, a timeout, a dropped connection or an unusable body); `compare --resume RUN --retry-failed`
+   * asks these. Absent on success and in runs made before it was recorded.
+   */
+  error_transient?: boolean;
   usage: { input_tokens: number; output_tokens: number; cached_input_tokens?: number } | null;
   /** USD from usage × the dated price table; null when the model has no price (local, unknown server). */
   cost_usd: number | null;
@@ -66,6 +72,20 @@ export interface RunInfo {
   cost_estimate_usd: Record<string, number | null>;
   max_cost_usd: number | null;
   versions: Record<string, string>;
+  /** Each `--resume --retry-failed`: when, which failures, how many were asked again and how many of them are now scored. */
+  retried_failed?: RetriedFailed[];
+}
+
+/** `--retry-failed`: the failures asking again may fix (default), or every failed item. */
+export type RetryFailedMode = "transient" | "all";
+
+export interface RetriedFailed {
+  at: string;
+  which: RetryFailedMode;
+  /** Failed items asked again. */
+  asked: number;
+  /** Of those, how many now have a score; null when the invocation stopped before its answers were counted. */
+  scored: number | null;
 }
 
 /** Point metrics as written to metrics.json (snake_case; null where undefined or no images). */
@@ -190,6 +210,7 @@ export const RunInfoSchema: z.ZodType<RunInfo, z.ZodTypeDef, unknown> = z.object
   batch: z.boolean().default(false),
   cost_estimate_usd: z.record(numOrNull).default({}),
   max_cost_usd: numOrNull.default(null),
+  retried_failed: z.array(z.object({ at: z.string(), which: z.enum(["transient", "all"]), asked: num, scored: numOrNull })).optional(),
 });
 
 const ciSchema = z.object({ mae: interval, rmse: interval, acc1: interval, acc2: interval, bias: interval, pearson: interval, spearman: interval, qwk: interval });

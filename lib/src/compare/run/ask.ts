@@ -35,19 +35,19 @@ export async function askEveryModel(
   const onAbort = () => stop.abort();
   opts.signal?.addEventListener("abort", onAbort);
   const budget = new RunBudget(total, opts.spentBefore, opts.maxCost, stop, opts.onProgress);
-  const pool = new ImagePool(direct, testSet.imagesDir, opts.imageMaxSide);
+  const pool = new ImagePool(testSet.imagesDir, opts.imageMaxSide);
   budget.report();
 
-  /** Append one answer, count it (and stop at --max-cost). */
-  const answer = async (m: ScoreModel, item: TestItem, sha: string, p: Prediction, batch = false) => {
+  /** Count one answer at once (and stop at --max-cost); the returned promise is its line in predictions.jsonl. */
+  const answer = (m: ScoreModel, item: TestItem, sha: string, p: Prediction, batch = false): Promise<void> => {
     const r = predictionRecord(m, item, sha, p, batch);
-    await logFile.append(r);
+    const written = logFile.append(r);
     budget.count(r);
+    return written;
   };
 
-  let sent: SentBatch[];
   try {
-    sent = await submitBatches(
+    const sent: SentBatch[] = await submitBatches(
       viaBatch,
       {
         runDir,
@@ -61,17 +61,15 @@ export async function askEveryModel(
       },
       answer,
     );
-  } catch (e) {
-    await logFile.flush();
+    await Promise.all([
+      askDirectly(direct, pool, answer, stop.signal, { prompt: opts.prompt, log: opts.log }),
+      collectBatches(sent, (why) => (budget.stopReason ??= why), opts.log, opts.signal),
+    ]);
+  } finally {
+    // The lines appended so far are written and the file closed, whether the asking ended or failed.
+    await logFile.close();
     opts.signal?.removeEventListener("abort", onAbort);
-    throw e;
   }
-  await Promise.all([
-    askDirectly(direct, pool, answer, stop.signal, opts.prompt),
-    collectBatches(sent, (why) => (budget.stopReason ??= why), opts.log, opts.signal),
-  ]);
-  await logFile.flush();
-  opts.signal?.removeEventListener("abort", onAbort);
   if (opts.signal?.aborted && !budget.stopReason) budget.stopReason = "interrupted";
   return { asked: budget.done, complete: budget.done === total, stopReason: budget.stopReason };
 }

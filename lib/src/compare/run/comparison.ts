@@ -7,10 +7,11 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { DEFAULT_SCALE, type Scale } from "../../core/scale";
-import { kindOfType, ModelFactory, type ScoreModel } from "../../models";
+import { trace } from "../../core/trace";
+import { kindOfType, ModelFactory, modelLifecycleWarning, type ScoreModel } from "../../models";
 import { promptHash, PROMPT_VERSION } from "../../prompt/prompts";
 import { estimateRunCost } from "../cost";
-import { itemKey, newRunId, readPredictions, readRunInfo, writeRunInfo, writeRunMetrics, type RunInfo, type RunModelInfo } from "../run-folder";
+import { isValidPrediction, itemKey, newRunId, readPredictions, readRunInfo, writeRunInfo, writeRunMetrics, type PredictionRecord, type RetryFailedMode, type RunInfo, type RunModelInfo } from "../run-folder";
 import { computeRunMetrics } from "../run-metrics";
 import { loadTestSet, type TestSet } from "../test-set";
 import { packageVersions } from "../versions";
@@ -20,6 +21,7 @@ import { displayPath, resolveProjectPath } from "../../core/project-path";
 import type { BatchTarget } from "./batch/target";
 import type { DirectWork } from "./direct";
 import { ALWAYS_COMPARED, CostLimitError, DEFAULT_COMPARE_MODELS, type CompareOptions, type CompareResult } from "./options";
+import { isRetriedFailure } from "./retry-failed";
 
 export async function runComparison(opts: CompareOptions): Promise<CompareResult> {
   const log = opts.log ?? ((l: string) => console.error(l));
@@ -27,38 +29,79 @@ export async function runComparison(opts: CompareOptions): Promise<CompareResult
   const outputDir = path.resolve(opts.outputDir ?? path.join("results", "model_comparison"));
   const resumeDir = opts.resume ? (opts.resume.includes(path.sep) || opts.resume.includes("/") ? path.resolve(opts.resume) : path.join(outputDir, opts.resume)) : null;
   const previous = resumeDir ? await readRunInfo(resumeDir) : null;
+  if (opts.retryFailed && !previous) throw new Error("--retry-failed needs --resume RUN (the run whose failed items are asked again)");
   const testSet = await testSetFor(opts, previous, scale);
+  trace(`compare: test set loaded (${testSet.items.length} images)`);
   const requested = previous ? previous.models.map((m) => m.name) : unique([...(opts.models ?? DEFAULT_COMPARE_MODELS), ...ALWAYS_COMPARED]);
   const factory = await ModelFactory.load(opts);
   const { models, infos } = await createModels(factory, requested, opts, log);
+  trace("compare: models created");
   try {
     const runDir = resumeDir ?? path.join(outputDir, newRunId());
     await fs.mkdir(runDir, { recursive: true });
-    const done = new Map((await readPredictions(runDir)).map((r) => [itemKey(r.model, r.image), r]));
+    const before = await readPredictions(runDir);
+    const done = new Map(before.map((r) => [itemKey(r.model, r.image), r]));
+    const again = opts.retryFailed ? takeFailed(done, models, testSet, opts.retryFailed, log) : new Set<string>();
     const todo: DirectWork[] = models.map((m) => ({
       model: m,
       concurrency: opts.concurrency ?? factory.concurrency(m.name),
       items: testSet.items.filter((it) => !done.has(itemKey(m.name, it.image))),
     }));
     const batched = await batchTargets(models, runDir, opts.batch ?? previous?.batch ?? false, log);
-    const spentBefore = [...done.values()].reduce((s, r) => s + (r.cost_usd ?? 0), 0);
+    // Every line was a request: a failure asked again was paid for too.
+    const spentBefore = before.reduce((s, r) => s + (r.cost_usd ?? 0), 0);
     const estimate = estimateBeforeAsking(infos, todo, batched, scale, spentBefore, opts.maxCost, log);
 
     const run = runInfo(previous, { runDir, testSet, scale, infos, batched, estimate, opts });
     await writeRunInfo(runDir, run);
+    trace("compare: estimate printed, run.json written: asking");
 
     const direct = todo.filter((t) => !batched.has(t.model.name));
     const viaBatch: BatchWork[] = todo.filter((t) => batched.has(t.model.name)).map((t) => ({ model: t.model, target: batched.get(t.model.name)!, items: t.items }));
     const outcome = await askEveryModel(direct, viaBatch, testSet, runDir, { ...opts, spentBefore, log, resumeCommand: `npx streetsafe compare --resume ${shownPath(runDir)}` });
+    trace("compare: the last answer is logged");
     const records = await readPredictions(runDir);
+    const retried = opts.retryFailed ? retriedOutcome(records, again) : undefined;
+    if (opts.retryFailed && retried) run.retried_failed = [...(run.retried_failed ?? []), { at: new Date().toISOString(), which: opts.retryFailed, asked: retried.asked, scored: outcome.complete ? retried.scored : null }];
     const metrics = computeRunMetrics(testSet.items, records, run, opts.bootstrapIterations);
     await writeRunMetrics(runDir, metrics);
+    trace("compare: metrics computed and written");
     if (outcome.complete) run.finished_at = new Date().toISOString();
     await writeRunInfo(runDir, run);
-    return { runDir, run, metrics, records, asked: outcome.asked, complete: outcome.complete, stopReason: outcome.stopReason };
+    return { runDir, run, metrics, records, asked: outcome.asked, complete: outcome.complete, stopReason: outcome.stopReason, ...(retried ? { retried } : {}) };
   } finally {
     await Promise.all(models.map((m) => m.dispose?.()));
   }
+}
+
+/**
+ * --retry-failed: the failed items (their last line) the mode asks again leave `done`, so they are asked
+ * like missing ones; their keys are returned. Says how many, and how many failures stay.
+ */
+function takeFailed(done: Map<string, PredictionRecord>, models: ScoreModel[], testSet: TestSet, mode: RetryFailedMode, log: (l: string) => void): Set<string> {
+  const again = new Set<string>();
+  let stay = 0;
+  for (const m of models) {
+    for (const it of testSet.items) {
+      const key = itemKey(m.name, it.image);
+      const r = done.get(key);
+      if (!r || isValidPrediction(r)) continue;
+      if (isRetriedFailure(r, mode)) again.add(key);
+      else stay++;
+    }
+  }
+  for (const key of again) done.delete(key);
+  const left = stay ? `; ${stay} failure(s) that a repeat would only re-roll stay (--retry-failed all asks them too)` : "";
+  log(`--retry-failed ${mode}: asking ${again.size} failed item(s) again${left}`);
+  return again;
+}
+
+/** How many of the items asked again now have a score (their last line). */
+function retriedOutcome(records: PredictionRecord[], again: Set<string>): { asked: number; scored: number } {
+  const last = new Map(records.map((r) => [itemKey(r.model, r.image), r]));
+  let scored = 0;
+  for (const key of again) if (last.get(key) && isValidPrediction(last.get(key)!)) scored++;
+  return { asked: again.size, scored };
 }
 
 /** The test images: a resumed run's own (refused when the file changed since), else the options'. */
@@ -81,6 +124,8 @@ async function createModels(factory: ModelFactory, requested: string[], opts: Co
     } else {
       models.push(r.model);
       infos.push({ name, status: "ran", kind: r.model.kind, model_id: r.model.id, settings: r.model.describe(), concurrency: opts.concurrency ?? factory.concurrency(name) });
+      const lifecycle = modelLifecycleWarning(r.model);
+      if (lifecycle) log(`warning: ${lifecycle}`);
     }
   }
   return { models, infos };

@@ -1,6 +1,6 @@
 /** What a comparison takes and gives back. */
 import type { FactoryOptions } from "../../models";
-import type { PredictionRecord, RunInfo, RunMetrics } from "../run-folder";
+import type { PredictionRecord, RetryFailedMode, RunInfo, RunMetrics } from "../run-folder";
 import type { BatchOptions } from "./batch/record";
 
 export const DEFAULT_COMPARE_MODELS = ["gpt4", "gpt4o-mini-ft", "qwen2vl-ft"];
@@ -17,6 +17,11 @@ export interface CompareOptions extends FactoryOptions {
   concurrency?: number;
   /** A run id (folder name under outputDir) or a run folder path to continue. */
   resume?: string;
+  /**
+   * With `resume`: ask failed items again — those asking again may fix ("transient": the retry layer ran
+   * out on 429/5xx, timeouts, dropped connections, unusable bodies) or every one ("all"). See retry-failed.ts.
+   */
+  retryFailed?: RetryFailedMode;
   maxCost?: number;
   /**
    * Ask API models through the OpenAI Batch API (half price, answers within 24 h; `--batch`). Default:
@@ -51,6 +56,8 @@ export interface CompareResult {
   records: PredictionRecord[];
   /** Items asked in this invocation (not from the log); cached answers count here too. */
   asked: number;
+  /** With --retry-failed: the failed items asked again, and how many of them are now scored. */
+  retried?: { asked: number; scored: number };
   complete: boolean;
   stopReason?: string;
 }

@@ -19,6 +19,7 @@ export function predictionRecord(m: ScoreModel, item: TestItem, sha: string, p: 
     reasons: p.reasons,
     raw: p.raw,
     error: p.error ?? null,
+    ...(p.error !== undefined ? { error_transient: !!p.transient } : {}),
     usage,
     // A cached answer costs nothing in this run.
     cost_usd: p.cached ? 0 : answerCost(p.modelId, p.usage, batch),

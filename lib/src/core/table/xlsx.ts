@@ -1,11 +1,12 @@
 /** XLSX tables (exceljs): a workbook read whole, and one sheet as a table with row numbers as Excel shows them. */
-import ExcelJS from "exceljs";
+import type ExcelJS from "exceljs";
+import { excelJS } from "../lazy";
 import { plainCell, type Plain } from "./cells";
 import { toTable, type Table, type TableRow } from "./rows";
 
 /** The workbook, or the reason it cannot be read. */
 export async function readWorkbook(buf: Buffer): Promise<{ ok: true; workbook: ExcelJS.Workbook } | { ok: false; message: string }> {
-  const workbook = new ExcelJS.Workbook();
+  const workbook = new (excelJS().Workbook)();
   try {
     await workbook.xlsx.load(buf as unknown as Parameters<typeof workbook.xlsx.load>[0]);
     return { ok: true, workbook };

@@ -13,11 +13,36 @@
  * (FINE_TUNE_WIND_DOWN); Azure OpenAI keeps the same API.
  */
 import { InputError } from "../../core/errors";
+import { FINE_TUNE_JOBS_END, fineTuneJobsWarning, lifecycleWarning } from "../../openai/lifecycle";
 import { FINE_TUNE_ALIASES, FINE_TUNE_PRICES } from "../../openai/prices";
 
 export const FINE_TUNE_CAPABILITIES_AS_OF = "2026-11-25";
-/** The date after which OpenAI accepts no new self-serve fine-tuning jobs. */
-export const FINE_TUNE_WIND_DOWN = "2027-01-06";
+/** The day from which OpenAI accepts no new self-serve fine-tuning jobs (the lifecycle table's date). */
+export const FINE_TUNE_WIND_DOWN = FINE_TUNE_JOBS_END;
+
+/**
+ * Azure OpenAI screens vision training images before training: "Images containing the following will be
+ * excluded from your dataset and not used for training: People, Faces, Children, CAPTCHAs" (Azure OpenAI
+ * "Vision fine-tuning", content moderation policy; MicrosoftDocs/azure-ai-docs
+ * articles/ai-foundry/openai/how-to/fine-tuning-vision.md, ms.date 2026-02-11). Most street views show people.
+ */
+export const AZURE_VISION_SCREENING_NOTE =
+  "Azure OpenAI drops training images that show people, faces or children before training (its vision fine-tuning content policy), and most street views show people: the job may train on far fewer images than were sent. Azure documents no count of the examples it kept; the record keeps training_examples_sent and what the job reports";
+
+/**
+ * What `finetune`, its dry run and notebook 02 warn about for a job on `baseModel`: the base model's
+ * shutdown (its fine-tunes go with it) within 60 days or past, OpenAI's last day for new jobs, and Azure's
+ * screening of images with people when the job trains with images.
+ */
+export function fineTuneLifecycleWarnings(baseModel: string, provider: FineTuneProvider = "openai", withImages = false, today?: string): string[] {
+  const base = resolveBaseModel(baseModel);
+  const shutdown = lifecycleWarning(base, { provider, switchHint: "its fine-tunes go with it: choose another base model with --base-model", ...(today ? { today } : {}) });
+  return [
+    ...(shutdown ? [`base model ${shutdown}`] : []),
+    ...(provider === "openai" ? [fineTuneJobsWarning(today)].filter((w): w is string => w !== null) : []),
+    ...(provider === "azure" && withImages ? [AZURE_VISION_SCREENING_NOTE] : []),
+  ];
+}
 
 export type FineTuneProvider = "openai" | "azure";
 export const FINE_TUNE_PROVIDERS: readonly FineTuneProvider[] = ["openai", "azure"];

@@ -9,7 +9,7 @@ import { InputError, type Problem } from "../../core/errors";
 import { displayPath } from "../../core/project-path";
 import { fineTunePrices, knownFineTuneModels } from "../../openai/prices";
 import type { Figure } from "../../core/figure";
-import { chooseTrainingData, imageFineTuningSupport, type FineTuneProvider, type TrainingDataChoice } from "./capabilities";
+import { chooseTrainingData, fineTuneLifecycleWarnings, imageFineTuningSupport, type FineTuneProvider, type TrainingDataChoice } from "./capabilities";
 
 export interface FineTuneCheckOptions {
   dataDir?: string;
@@ -80,6 +80,7 @@ export async function checkFineTuneRun(opts: FineTuneCheckOptions): Promise<Fine
   );
   if (!val) warnings.push(`${paths.val} does not exist: the job will report training loss only`);
   if (choice.warning) warnings.push(choice.warning);
+  warnings.push(...fineTuneLifecycleWarnings(choice.baseModel, choice.provider, choice.withImages));
   let cost: TrainingCostRow | null = null;
   let costProblem: string | null = null;
   try {

@@ -24,12 +24,14 @@ export {
   type FineTuneCheckOptions,
 } from "./dry-run";
 export {
+  AZURE_VISION_SCREENING_NOTE,
   capabilityRows,
   chooseTrainingData,
   DEFAULT_BASE_MODEL,
   FINE_TUNE_CAPABILITIES_AS_OF,
   FINE_TUNE_PROVIDERS,
   FINE_TUNE_WIND_DOWN,
+  fineTuneLifecycleWarnings,
   imageFineTuningModels,
   imageFineTuningSupport,
   resolveBaseModel,

@@ -21,6 +21,7 @@ import { writeFileAtomic } from "../../core/atomic-output";
 import type { OpenAIClientHandle } from "../../openai/client";
 import { abortableSleep, backoffDelay, describeApiError, isTransientApiError } from "../../openai/errors";
 import { redact } from "../../openai/keys";
+import { AZURE_VISION_SCREENING_NOTE } from "./capabilities";
 import { FineTuneRecordKeeper, recordFromJob, TERMINAL_STATUSES, type FineTuneRecord } from "./record";
 import {
   decodeResultFile,
@@ -69,7 +70,7 @@ export interface MonitorOptions {
   /** The command that resumes watching, printed on interrupt and give-up. */
   resumeCommand?: string;
   /** What the record should say that the job object does not (set when the job is started from here). */
-  known?: Partial<Pick<FineTuneRecord, "provider" | "with_images" | "training_path" | "validation_path" | "suffix">>;
+  known?: Partial<Pick<FineTuneRecord, "provider" | "with_images" | "training_path" | "validation_path" | "suffix" | "training_examples_sent" | "training_tokens_sent">>;
 }
 
 export interface MonitorResult {
@@ -147,6 +148,10 @@ class JobWatch {
 
   async run(): Promise<MonitorResult> {
     this.log(`watching ${this.jobId} on ${this.handle.provider} (every ${fmtDuration(this.pollIntervalMs)}; Ctrl-C stops watching, not the job)`);
+    const withImages = this.opts.known?.with_images ?? this.keeper.forJob(this.jobId)?.with_images;
+    if (this.handle.provider === "azure" && withImages !== false) {
+      this.log(`note: ${withImages ? "" : "if this job trains with images: "}${AZURE_VISION_SCREENING_NOTE}`);
+    }
     try {
       for (;;) {
         if (this.signal?.aborted) throw new Interrupted();
@@ -224,6 +229,7 @@ class JobWatch {
     const lines = [
       `succeeded: ${job.fine_tuned_model}`,
       ...(job.trained_tokens ? [`trained tokens: ${job.trained_tokens}`] : []),
+      ...this.examplesLine(),
       `record: ${this.recordFile}`,
       ...(csv ? [`metrics: ${csv}`] : []),
       this.handle.provider === "azure"
@@ -231,6 +237,15 @@ class JobWatch {
         : "next: `npx streetsafe predict --model gpt4o-mini-ft` uses this model",
     ];
     return this.result("succeeded", lines.join("\n"), csv);
+  }
+
+  /** Examples sent beside what the job says it trained on (the record's counts), when they are known. */
+  private examplesLine(): string[] {
+    const r = this.keeper.forJob(this.jobId);
+    if (!r || r.training_examples_sent === null) return [];
+    const trained = r.training_examples_trained !== null ? `${r.training_examples_trained} reported trained` : "no trained count reported by the provider";
+    const estimate = r.training_examples_estimate !== null ? `; ≈${r.training_examples_estimate} by trained tokens (estimate)` : "";
+    return [`examples: ${r.training_examples_sent} sent, ${trained}${estimate}`];
   }
 
   /** A failed poll: stop on a permanent error, give up after giveUpAfterMs of errors, else back off. */

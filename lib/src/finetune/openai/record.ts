@@ -6,8 +6,9 @@
  *
  * Fields (DESIGN.md): job_id, status, base_model, fine_tuned_model, training_file, validation_file,
  * hyperparameters, with_images, trained_tokens, created_at, finished_at, error — plus provider, the local
- * files uploaded, suffix, seed, result files, the metrics CSV, progress and the last event seen (so a
- * resumed watch prints no event twice). Times are ISO 8601 (UTC). Reading also accepts the older
+ * files uploaded, suffix, seed, result files, the metrics CSV, progress, the last event seen (so a
+ * resumed watch prints no event twice), and the training examples sent beside what the job says it
+ * trained on (see trainedExamples). Times are ISO 8601 (UTC). Reading also accepts the older
  * `model_name` for `fine_tuned_model` and Unix-second timestamps.
  */
 import path from "node:path";
@@ -54,6 +55,18 @@ export interface FineTuneRecord {
   /** Whether the training file carried images; null when unknown (a job started elsewhere). */
   with_images: boolean | null;
   trained_tokens: number | null;
+  /** Examples in the uploaded training file, and their tokens as streetsafe counts them (null: not started from here). */
+  training_examples_sent: number | null;
+  training_tokens_sent: number | null;
+  /** Examples the provider reports it trained on; null while it reports none (neither OpenAI nor Azure documents such a count). */
+  training_examples_trained: number | null;
+  /**
+   * An estimate of the examples trained on, from documented numbers: trained_tokens ÷ n_epochs ÷ the sent
+   * file's tokens per example. Null until the job succeeded with a numeric n_epochs. Read it beside the note.
+   */
+  training_examples_estimate: number | null;
+  /** What the two counts mean for this job (the provider's reporting, Azure's screening of images with people). */
+  training_examples_note: string | null;
   created_at: string | null;
   finished_at: string | null;
   estimated_finish: string | null;
@@ -156,6 +169,11 @@ export function normalizeFineTuneRecord(raw: unknown): FineTuneRecord {
     seed: asNumber(r["seed"]),
     with_images: typeof r["with_images"] === "boolean" ? r["with_images"] : null,
     trained_tokens: asNumber(r["trained_tokens"]),
+    training_examples_sent: asNumber(r["training_examples_sent"]),
+    training_tokens_sent: asNumber(r["training_tokens_sent"]),
+    training_examples_trained: asNumber(r["training_examples_trained"]),
+    training_examples_estimate: asNumber(r["training_examples_estimate"]),
+    training_examples_note: asString(r["training_examples_note"]),
     created_at: isoTime(r["created_at"] as number | string | null | undefined),
     finished_at: isoTime(r["finished_at"] as number | string | null | undefined),
     estimated_finish: isoTime(r["estimated_finish"] as number | string | null | undefined),
@@ -224,7 +242,7 @@ export async function loadFineTunedModelId(file: string): Promise<string> {
 export function recordFromJob(
   job: FineTuningJob,
   previous: FineTuneRecord | null,
-  known: Partial<Pick<FineTuneRecord, "provider" | "with_images" | "training_path" | "validation_path" | "suffix">> = {},
+  known: Partial<Pick<FineTuneRecord, "provider" | "with_images" | "training_path" | "validation_path" | "suffix" | "training_examples_sent" | "training_tokens_sent">> = {},
 ): FineTuneRecord {
   const same = previous && previous.job_id === job.id ? previous : null;
   const fromMethod = job.method?.supervised?.hyperparameters;
@@ -251,6 +269,7 @@ export function recordFromJob(
     seed: asNumber(job.seed) ?? same?.seed ?? null,
     with_images: known.with_images ?? same?.with_images ?? null,
     trained_tokens: asNumber(job.trained_tokens),
+    ...trainedExamples(job, status, hyper, known.provider ?? same?.provider ?? "openai", known.training_examples_sent ?? same?.training_examples_sent ?? null, known.training_tokens_sent ?? same?.training_tokens_sent ?? null, known.with_images ?? same?.with_images ?? null),
     created_at: isoTime(job.created_at),
     finished_at: isoTime(job.finished_at),
     estimated_finish: isoTime(job.estimated_finish ?? null),
@@ -262,6 +281,34 @@ export function recordFromJob(
     updated_at: new Date().toISOString(),
     record_version: FINE_TUNE_RECORD_VERSION,
   };
+}
+
+/**
+ * The training examples sent beside what the job reports. Neither OpenAI's nor Azure OpenAI's fine-tuning
+ * API documents a count of the examples a job trained on (the job reports `trained_tokens`, "the total
+ * number of billable tokens processed"; the result file has one row per step), so
+ * `training_examples_trained` stays null and the note says so. Azure drops training images that show
+ * people, faces or children before training (its vision fine-tuning content policy) without a count: the
+ * estimate from trained_tokens is the one number that shows how many examples were kept.
+ */
+export function trainedExamples(
+  job: Pick<FineTuningJob, "trained_tokens">,
+  status: string,
+  hyper: FineTuneHyperparameters,
+  provider: FineTuneProvider,
+  sent: number | null,
+  tokensSent: number | null,
+  withImages: boolean | null,
+): Pick<FineTuneRecord, "training_examples_sent" | "training_tokens_sent" | "training_examples_trained" | "training_examples_estimate" | "training_examples_note"> {
+  const trainedTokens = asNumber(job.trained_tokens);
+  const epochs = typeof hyper.n_epochs === "number" && hyper.n_epochs > 0 ? hyper.n_epochs : null;
+  const estimate =
+    status === "succeeded" && trainedTokens !== null && epochs !== null && sent && tokensSent ? Math.round((trainedTokens * sent) / (epochs * tokensSent)) : null;
+  const who = provider === "azure" ? "Azure OpenAI" : "OpenAI";
+  const screening =
+    provider === "azure" && withImages ? " Azure drops training images showing people, faces or children before training and says not how many; " : " ";
+  const note = `${who} reports no count of the examples a job trained on, so training_examples_trained is null.${screening}training_examples_estimate = trained_tokens ÷ n_epochs ÷ (training_tokens_sent ÷ training_examples_sent), from streetsafe's own token count of the sent file: an estimate, not the provider's number.`;
+  return { training_examples_sent: sent, training_tokens_sent: tokensSent, training_examples_trained: null, training_examples_estimate: estimate, training_examples_note: sent === null ? null : note };
 }
 
 function suffixFromModel(model: string | null): string | null {

@@ -344,6 +344,8 @@ export class OpenAIFineTuner {
         training_path: path.resolve(check.files.train),
         validation_path: check.files.val ? path.resolve(check.files.val) : null,
         suffix,
+        training_examples_sent: check.checks.train.examples,
+        training_tokens_sent: check.checks.train.tokens.total,
       }),
     );
     this.log(`record: ${this.recordFile}`);

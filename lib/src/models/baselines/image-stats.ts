@@ -14,8 +14,9 @@ import { IMAGE_FEATURES, imageFeatures } from "./image-features";
 import { fitRidge, predictRidge, type RidgeModel } from "./ridge";
 
 export class ImageStatsBaseline implements ScoreModel {
+  static readonly ID = "image-stats-ridge";
   readonly kind = "baseline";
-  readonly id = "image-stats-ridge";
+  readonly id = ImageStatsBaseline.ID;
   private constructor(
     readonly name: string,
     readonly scale: Scale,

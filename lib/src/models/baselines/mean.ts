@@ -9,6 +9,8 @@ import type { Prediction, ScoreModel } from "../types";
 
 export class MeanBaseline implements ScoreModel {
   readonly kind = "baseline";
+  /** The answer is the training mean, whatever the image. */
+  readonly usesImage = false;
   readonly id: string;
   private constructor(
     readonly name: string,

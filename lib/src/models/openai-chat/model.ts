@@ -9,9 +9,11 @@
  * - Token probabilities (`logprobs`, `top_logprobs`) at the position where the score is written give
  *   `probabilities` (over the scale's integers, renormalised) and `expectedScore`. A server without
  *   logprobs support just gives none.
- * - Retries (429 with retry-after, 408/409/5xx, connection errors) are the SDK's; `timeoutMs` bounds each
- *   attempt, including reading the body (the SDK's own timeout stops at the response headers), and a
- *   retry-after beyond `maxRetryAfterMs` fails at once (the SDK would sleep for any length asked).
+ * - Retries (429 with retry-after, 408/409/5xx, connection errors, and status-200 bodies that are empty,
+ *   truncated, malformed or reset mid-body) are the SDK's loop fed by openai/client.ts's fetch;
+ *   `timeoutMs` bounds each attempt, including reading the body, and a retry-after beyond
+ *   `maxRetryAfterMs` fails at once (the SDK would sleep for any length asked). A final failure says
+ *   "(after N attempts)" and is marked `transient` when asking again later may fix it.
  * - A failure on one image is a Prediction with `score: null` and `error`; only setup problems (no key,
  *   no Azure endpoint) throw, as ModelUnavailableError naming the variable that fixes them. The API key
  *   is scrubbed from every text this module returns.
@@ -26,7 +28,8 @@ import { DEFAULT_SCALE, type Scale } from "../../core/scale";
 import { parseScoreText } from "../../prompt/score-text";
 import type { PreparedImage } from "../../core/types";
 import { createOpenAIClient, type OpenAIClientHandle, type OpenAIClientOptions } from "../../openai/client";
-import { describeRequestFailure } from "../../openai/errors";
+import { describeRequestFailure, isTransientApiError } from "../../openai/errors";
+import { explainModelNotFound } from "../../openai/lifecycle";
 import { redact } from "../../openai/keys";
 import { scoreProbabilities } from "./probabilities";
 import { ModelUnavailableError } from "../../core/errors";
@@ -228,7 +231,7 @@ export class OpenAIChatModel implements ScoreModel {
       } catch (err) {
         if (opts.signal?.aborted || err instanceof APIUserAbortError) throw err;
         if (fallbacksLeft > 0 && this.fallBack(err, asked)) continue;
-        return this.failure(this.describeError(err), "", latency());
+        return { ...this.failure(this.describeError(err), "", latency()), transient: isTransientApiError(err) };
       }
     }
   }
@@ -389,7 +392,12 @@ export class OpenAIChatModel implements ScoreModel {
     return this.handle.errorText(err);
   }
 
+  /** The failure in one line; a "model not found" for a model the lifecycle table says is shut down is explained by the table. */
   private describeError(err: unknown): string {
+    if (err instanceof APIError) {
+      const explained = explainModelNotFound(this.id, { status: err.status, code: err.code ?? null, message: this.errorText(err) }, { configName: this.name, provider: this.settings.provider });
+      if (explained) return explained;
+    }
     return describeRequestFailure(err, this.handle, this.settings);
   }
 }

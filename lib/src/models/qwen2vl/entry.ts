@@ -3,7 +3,10 @@
  * through vLLM by adding `base_url` + `served_model` to this entry; such an entry is read as the
  * `openai-chat` entry it really is, with a note saying what to write instead.
  */
+import { promises as fs } from "node:fs";
+import path from "node:path";
 import { z } from "zod";
+import { ModelUnavailableError } from "../../core/errors";
 import type { ModelType } from "../model-type";
 import { LocalQwen2VLModel } from "./model";
 import { QWEN2VL_DTYPE_CHOICES } from "./options";
@@ -39,6 +42,16 @@ export const QWEN2VL_TYPE: ModelType<Qwen2VLEntry> = {
     const dir = ctx.override.dir ?? ctx.resolve(e.dir);
     const dtype = (ctx.override.dtype as Qwen2VLEntry["dtype"]) ?? e.dtype;
     return LocalQwen2VLModel.load({ name: ctx.name, dir, scale: ctx.scale, dtype, device: e.device, maxPixels: e.max_pixels, maxNewTokens: e.max_new_tokens });
+  },
+  /** The export folder's config and ONNX files are there (the files of each dtype are checked when it loads). */
+  async check(e, ctx) {
+    const dir = ctx.override.dir ?? ctx.resolve(e.dir);
+    const onnx = await fs.readdir(path.join(dir, "onnx")).catch(() => [] as string[]);
+    const config = await fs.access(path.join(dir, "config.json")).then(() => true, () => false);
+    if (!config || !onnx.some((f) => f.endsWith(".onnx"))) {
+      throw new ModelUnavailableError(ctx.name, `no Qwen2-VL export at ${dir} (${config ? "no onnx/*.onnx" : "no config.json"}; --qwen2vl-dir or "dir" in models/models.json)`);
+    }
+    return { modelId: path.basename(dir) };
   },
   migrate(e) {
     if (!e.base_url) return undefined;

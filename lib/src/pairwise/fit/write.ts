@@ -5,7 +5,7 @@
  * place whole (core/atomic-output.ts), so a failed fit leaves nothing.
  */
 import { writeFile } from "node:fs/promises";
-import ExcelJS from "exceljs";
+import { excelJS } from "../../core/lazy";
 import { stringify } from "csv-stringify/sync";
 import { StagedOutput } from "../../core/atomic-output";
 import { normalPpf } from "../math/gaussian";
@@ -97,7 +97,7 @@ function csvText(rows: ScoreRow[], columns: string[]): string {
  * 100,000 images does not hold the whole workbook in memory.
  */
 async function writeWorkbook(file: string, fit: RatingFit, rows: ScoreRow[], models: Record<string, Record<string, unknown>>, provenance: FitProvenance): Promise<void> {
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: file, useStyles: true, useSharedStrings: false });
+  const wb = new (excelJS().stream.xlsx.WorkbookWriter)({ filename: file, useStyles: true, useSharedStrings: false });
   wb.creator = "streetsafe pairwise fit";
   const columns = scoreColumns(fit);
   const sheet = wb.addWorksheet("scores", { views: [{ state: "frozen", ySplit: 1, xSplit: 1 }] });

@@ -13,7 +13,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import ExcelJS from "exceljs";
+import type ExcelJS from "exceljs";
+import { excelJS } from "../../core/lazy";
 import pLimit from "p-limit";
 import seedrandom from "seedrandom";
 import sharp from "sharp";
@@ -139,7 +140,7 @@ function demoReadmeMarkdown(count: number, seed: number, size: number): string {
 }
 
 async function writeWorkbook(file: string, ratings: DemoRating[], seed: number, size: number): Promise<void> {
-  const wb = new ExcelJS.Workbook();
+  const wb = new (excelJS().Workbook)();
   wb.creator = "streetsafe demo-data";
   const readme = wb.addWorksheet("README");
   readme.getColumn(1).width = 120;

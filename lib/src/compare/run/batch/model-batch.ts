@@ -25,7 +25,7 @@ import { prepareImage } from "../../../core/image";
 import { writeJson } from "../../../core/atomic-output";
 import type { PreparedImage } from "../../../core/types";
 import type { Prediction, ScoreModel } from "../../../models";
-import { abortableSleep, backoffDelay, describeApiError, isTransientApiError } from "../../../openai/errors";
+import { abortableSleep, backoffDelay, describeApiError, isRetryableStatus, isTransientApiError } from "../../../openai/errors";
 import type { OpenAIClientHandle } from "../../../openai/client";
 import { redact } from "../../../openai/keys";
 import type { TestItem } from "../../test-set";
@@ -400,7 +400,8 @@ export class ModelBatch {
       }
     }
     const why = this.noAnswerReason();
-    for (const q of r.requests) if (!out.has(q.custom_id)) out.set(q.custom_id, failure(model, why, this.api.apiKey));
+    // A batch that expired or was cancelled left its images unasked: asking again can answer them.
+    for (const q of r.requests) if (!out.has(q.custom_id)) out.set(q.custom_id, failure(model, why, this.api.apiKey, r.status !== "failed"));
     return out;
   }
 
@@ -414,7 +415,7 @@ export class ModelBatch {
     const code = e?.code ? `${e.code}: ` : "";
     const http = status !== undefined ? `HTTP ${status} ` : "";
     const text = e?.message ?? (line.response?.body ? JSON.stringify(line.response.body).slice(0, 300) : "no response");
-    return failure(model, `batch ${this.record!.batch_id}: ${http}${code}${text}`, this.api.apiKey);
+    return failure(model, `batch ${this.record!.batch_id}: ${http}${code}${text}`, this.api.apiKey, isRetryableStatus(status));
   }
 
   private noAnswerReason(): string {
@@ -473,6 +474,6 @@ interface BatchOutputLine {
   error?: { code?: string | null; message?: string } | null;
 }
 
-function failure(model: ScoreModel, error: string, apiKey: string): Prediction {
-  return { score: null, reasons: [], raw: "", error: redact(error, [apiKey]), latencyMs: 0, modelId: model.id };
+function failure(model: ScoreModel, error: string, apiKey: string, transient = false): Prediction {
+  return { score: null, reasons: [], raw: "", error: redact(error, [apiKey]), transient, latencyMs: 0, modelId: model.id };
 }
