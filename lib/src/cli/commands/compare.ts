@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import path from "node:path";
 import { choiceFlag, intFlag } from "../args";
 import { QWEN2VL_DTYPE_CHOICES } from "../../models";
-import { intFlag } from "../args";
 import { run as analyzeRun, ChartRenderer, findChromium, formatRunReport, writeRunReports } from "../../analyze";
 import { DEFAULT_COMPARE_MODELS, DEFAULT_RETRY_FAILED, RETRY_FAILED_MODES, run as runComparison, type CompareOptions, type RetryFailedMode } from "../../compare";
 import { createProgress, type Progress } from "../../core/progress";

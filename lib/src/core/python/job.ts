@@ -25,6 +25,12 @@ import type { ProjectPython } from "./index";
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..", "..", "..");
 /** The project's hub cache when HF_HOME is not set. */
 export const HF_CACHE_DIR = path.join(".cache", "huggingface");
+/**
+ * XDG_CACHE_HOME for every job: Python's onnxruntime (1.30) writes a telemetry device id to
+ * `$XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime/` (else `~/.cache/…`), torch its kernel caches there too;
+ * found by the fresh-machine run with an empty HOME. The project's own folder keeps them out of the user's home.
+ */
+export const PYTHON_CACHE_DIR = path.join(".cache", "python");
 
 export interface JobEvent {
   event: string;
@@ -63,7 +69,7 @@ export function runPythonJob(py: ProjectPython, script: string, args: string[], 
   const root = opts.root ?? PROJECT_ROOT;
   const started = performance.now();
   const log = opts.logFile ? openLog(opts.logFile) : null;
-  const env = { ...py.env, ...hubCacheEnv(root, py.env), PYTHONUNBUFFERED: "1", STREETSAFE_PARENT_WATCH: "1", ...opts.env };
+  const env = { ...py.env, ...hubCacheEnv(root, py.env), XDG_CACHE_HOME: path.join(root, PYTHON_CACHE_DIR), PYTHONUNBUFFERED: "1", STREETSAFE_PARENT_WATCH: "1", ...opts.env };
   const child = spawn(py.python, [path.join(root, script), ...args], { cwd: opts.cwd ?? root, env, stdio: ["pipe", "pipe", "pipe"], detached: true });
   const events: JobEvent[] = [];
   let tail = "";
