@@ -6,7 +6,7 @@
  * position bias). `fit` and `plan` run a step; the rest are its parts, for notebooks.
  */
 export { runFit as fit, type PairwiseFitOptions, type PairwiseFitResult } from "./fit/run";
-export { runPairPlan as plan, formatPlanSummary, PLAN_FILES, PLAN_METHODS, type PairPlanOptions, type PairPlanResult, type PlanMethod } from "./plan/run";
+export { runPairPlan as plan, formatPlanSummary, PLAN_FILES, PLAN_METHODS, readPlanFolder, type PairPlanOptions, type PairPlanResult, type PlanFolder, type PlanMethod } from "./plan/run";
 export { DEFAULT_PAIRWISE_DIR } from "./outputs";
 export { fitRatings, MAPPING_CHOICES, mappedOf, RATING_MODELS, summarizeVotes, type FitRatingsOptions, type MappingChoice, type RatingFit, type RatingModel, type VoteSummary } from "./fit/ratings";
 export { fittedModels, GROUND_TRUTH_COLUMNS, groundTruthRows, scoreColumns, scoreRows, type ScoreColumn, type ScoreRow } from "./fit/table";

@@ -21,20 +21,23 @@ export async function writeRunMetrics(runDir: string, metrics: RunMetrics): Prom
   await writeJson(path.join(runDir, RUN_FILES.metrics), metrics);
 }
 
-/** Appends records in order, one write at a time, each line complete before the next starts. */
-export class PredictionLog {
+/** Appends records in order, one write at a time, each line complete before the next starts (any JSONL log of answers). */
+export class PredictionLog<R = PredictionRecord> {
   private chain: Promise<void> = Promise.resolve();
   constructor(readonly file: string) {}
 
   static async open(runDir: string): Promise<PredictionLog> {
-    const file = path.join(runDir, RUN_FILES.predictions);
-    // Drop a partial last line a crash may have left, so the next append starts on a fresh line.
-    const text = await fs.readFile(file, "utf8").catch(() => "");
-    if (text && !text.endsWith("\n")) await fs.writeFile(file, text.slice(0, text.lastIndexOf("\n") + 1));
-    return new PredictionLog(file);
+    return PredictionLog.openFile<PredictionRecord>(path.join(runDir, RUN_FILES.predictions));
   }
 
-  append(r: PredictionRecord): Promise<void> {
+  /** A log at `file`, with a partial last line a crash may have left dropped, so the next append starts on a fresh line. */
+  static async openFile<R>(file: string): Promise<PredictionLog<R>> {
+    const text = await fs.readFile(file, "utf8").catch(() => "");
+    if (text && !text.endsWith("\n")) await fs.writeFile(file, text.slice(0, text.lastIndexOf("\n") + 1));
+    return new PredictionLog<R>(file);
+  }
+
+  append(r: R): Promise<void> {
     this.chain = this.chain.then(() => fs.appendFile(this.file, JSON.stringify(r) + "\n"));
     return this.chain;
   }
@@ -43,4 +46,3 @@ export class PredictionLog {
     return this.chain;
   }
 }
-

@@ -13,7 +13,7 @@ export class ImagePool {
 
   /** `work`: every model's items still to ask; each item counts one user of its image. */
   constructor(
-    work: readonly { items: readonly TestItem[] }[],
+    work: readonly { items: readonly Pick<TestItem, "image">[] }[],
     private readonly imagesDir: string,
     private readonly maxSide: number | undefined,
   ) {
@@ -27,14 +27,14 @@ export class ImagePool {
   }
 
   /** The prepared image of `item` (prepared on first use). */
-  acquire(item: TestItem): Promise<PreparedImage> {
+  acquire(item: Pick<TestItem, "image">): Promise<PreparedImage> {
     const e = this.images.get(item.image)!;
     e.prepared ??= prepareImage(path.join(this.imagesDir, item.image), { maxSide: this.maxSide });
     return e.prepared;
   }
 
   /** One user of `item`'s image is done with it; the last one frees it. */
-  release(item: TestItem): void {
+  release(item: Pick<TestItem, "image">): void {
     const e = this.images.get(item.image)!;
     if (--e.users === 0) this.images.delete(item.image);
   }

@@ -11,7 +11,10 @@
  * Each pair is asked in both orders, so a plan of N pairs costs 2N requests; the left/right order in
  * plan.csv is the first of the two.
  */
-import { writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { StagedOutput } from "../../core/atomic-output";
 import { listImageFiles } from "../../core/image";
@@ -215,4 +218,35 @@ export function formatPlanSummary(r: PairPlanResult): string {
     ...(d.repeated_pairs ? [`${d.repeated_pairs} pairs repeat (more comparisons per image than distinct partners)`] : []),
     `plan folder: ${shownPath(r.planDir)}`,
   ].join("\n");
+}
+
+/** A plan folder read back: its settings and its pairs in order (left shown first in the first order). */
+export interface PlanFolder {
+  planDir: string;
+  document: Record<string, unknown> & { images_dir?: string; pairs: number };
+  pairs: { pair: number; left: string; right: string }[];
+  /** sha256 of plan.csv (a resumed ask refuses a changed plan). */
+  sha256: string;
+}
+
+/** Read a plan folder (plan.json + plan.csv); a damaged one is an error naming the file and row. */
+export async function readPlanFolder(planDir: string): Promise<PlanFolder> {
+  const jsonFile = path.join(planDir, PLAN_FILES.json);
+  const csvFile = path.join(planDir, PLAN_FILES.csv);
+  let document: PlanFolder["document"];
+  let text: string;
+  try {
+    document = JSON.parse(await readFile(jsonFile, "utf8")) as PlanFolder["document"];
+    text = await readFile(csvFile, "utf8");
+  } catch (e) {
+    throw new Error(`${shownPath(planDir)} is not a plan folder (made by \`streetsafe pairwise plan\`): ${(e as Error).message}`);
+  }
+  if (document.schema !== PLAN_SCHEMA) throw new Error(`${shownPath(jsonFile)}: schema ${JSON.stringify(document.schema)}, expected ${PLAN_SCHEMA}`);
+  const rows = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  const pairs = rows.map((r, i) => {
+    const pair = Number(r["pair"]);
+    if (!Number.isInteger(pair) || !r["left"] || !r["right"] || r["left"] === r["right"]) throw new Error(`${shownPath(csvFile)} row ${i + 2}: needs pair (an integer), left and right (two different images)`);
+    return { pair, left: r["left"], right: r["right"] };
+  });
+  return { planDir, document, pairs, sha256: createHash("sha256").update(text).digest("hex") };
 }
