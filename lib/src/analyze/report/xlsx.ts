@@ -27,7 +27,7 @@ function metricsColumnFormat(col: string): string | undefined {
   return undefined;
 }
 
-interface SheetColumn {
+export interface SheetColumn {
   header: string;
   key: string;
   width?: number;
@@ -35,7 +35,7 @@ interface SheetColumn {
 }
 
 /** Excel sheet names: ≤ 31 characters, none of []:*?/\, unique ignoring case. */
-function sheetName(wanted: string, used: Set<string>): string {
+export function sheetName(wanted: string, used: Set<string>): string {
   const clean = wanted.replace(/[[\]:*?/\\]/g, "_").replace(/^'+|'+$/g, "") || "sheet";
   let name = clean.slice(0, 31);
   for (let i = 2; used.has(name.toLowerCase()); i++) {
@@ -46,7 +46,8 @@ function sheetName(wanted: string, used: Set<string>): string {
   return name;
 }
 
-function addSheet(wb: ExcelJS.Workbook, name: string, columns: SheetColumn[], rows: Record<string, unknown>[]): ExcelJS.Worksheet {
+/** One styled sheet (bold header, frozen first row, filters, number formats): every workbook's sheets look alike. */
+export function addSheet(wb: ExcelJS.Workbook, name: string, columns: SheetColumn[], rows: Record<string, unknown>[]): ExcelJS.Worksheet {
   const ws = wb.addWorksheet(name, { views: [{ state: "frozen", ySplit: 1 }] });
   ws.columns = columns.map((c) => ({ header: c.header, key: c.key, width: c.width ?? Math.max(10, c.header.length + 2), style: c.numFmt ? { numFmt: c.numFmt } : {} }));
   for (const r of rows) {
