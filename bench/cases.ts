@@ -306,3 +306,44 @@ export async function benchNotebooks(o: { repo: string; work: string }): Promise
     },
   ];
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The first run's Jupyter setup (.venv/: venv, pinned requirements by its pip, tslab kernelspec, smoke test)
+
+export async function benchJupyterSetup(o: { repo: string }): Promise<BenchRow[]> {
+  // A scratch project inside the repository (the venv's tslab must be this repository's), built from nothing.
+  await fs.mkdir(path.join(o.repo, ".cache"), { recursive: true });
+  const project = await fs.mkdtemp(path.join(o.repo, ".cache", "bench-jupyter-"));
+  try {
+    await fs.mkdir(path.join(project, "python"));
+    await fs.copyFile(path.join(o.repo, "python", "requirements-jupyter.txt"), path.join(project, "python", "requirements-jupyter.txt"));
+    await fs.symlink(path.join(o.repo, "node_modules"), path.join(project, "node_modules"), "dir");
+    // The setup in its own process, as `npm start` runs it (ensureJupyter is what the CLI calls first).
+    const script = `const j = require(${JSON.stringify(path.join(o.repo, "lib", "src", "jupyter", "ensure.ts"))}).ensureJupyter(${JSON.stringify(project)}, { log: () => {} });
+const s = JSON.parse(require("node:fs").readFileSync(${JSON.stringify(path.join(project, ".venv", ".streetsafe-jupyter.json"))}, "utf8"));
+console.log(JSON.stringify({ installed: j.installed, installSeconds: s.installSeconds, smoke: Number(s.extra.smokeSeconds), packages: s.pipFreeze.length }));`;
+    const t = performance.now();
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { cwd: o.repo });
+      let text = "";
+      child.stdout.on("data", (c: Buffer) => (text += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (text += c.toString()));
+      child.once("exit", (c) => resolve({ code: c, out: text }));
+    });
+    const wall = since(t);
+    if (code !== 0) throw new Error(`the Jupyter setup failed (exit ${code}):\n${out.slice(-3000)}`);
+    const r = JSON.parse(out.trim().split("\n").at(-1)!) as { installSeconds: number; smoke: number; packages: number };
+    return [
+      {
+        id: "jupyter_setup",
+        task: "first setup of the project's Jupyter (`.venv/`: venv, pip from the configured index, kernelspec, smoke test)",
+        measured: `${s(wall, 0)} (setup ${r.installSeconds.toFixed(0)} s, of which the smoke test ${r.smoke.toFixed(0)} s; ${r.packages} packages)`,
+        target: "once; ≤ 120 s on 2 cores",
+        ok: wall <= 120,
+        values: { wall_s: wall, setup_s: r.installSeconds, smoke_s: r.smoke, packages: r.packages },
+      },
+    ];
+  } finally {
+    await fs.rm(project, { recursive: true, force: true });
+  }
+}

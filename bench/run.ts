@@ -5,7 +5,7 @@
  *   npm run bench                                  # default cases (a few minutes on 2 cores)
  *   npm run bench -- --notebooks                   # also `npm start`'s notebook run (slow)
  *   npm run bench -- --qwen2vl-dir DIR [--qwen2vl-dtype q8] [--qwen2vl-images 5]   # a real Qwen2-VL export
- *   npm run bench -- --only compare,prepare        # a subset: compare, prepare, qwen2vl, pairwise, notebooks
+ *   npm run bench -- --only compare,prepare        # a subset: compare, prepare, qwen2vl, pairwise, notebooks, jupyter
  *
  * Everything runs offline: a loopback OpenAI-compatible server in a child process stands in for the API,
  * images are generated (bench/images.ts), work files live in a temp folder removed at the end (--keep).
@@ -13,7 +13,7 @@
 import { mkdtempSync, promises as fs, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { benchCompare, benchNotebooks, benchPrepare, benchQwen, type BenchRow } from "./cases";
+import { benchCompare, benchJupyterSetup, benchNotebooks, benchPrepare, benchQwen, type BenchRow } from "./cases";
 import { prepare } from "../lib/src/prepare/run";
 import { generateImages, writeGroundTruth } from "./images";
 import { benchPairwise } from "./pairwise";
@@ -71,7 +71,7 @@ function table(rows: BenchRow[]): string {
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
-  const want = (name: string) => (flags.only ? flags.only.includes(name) : name !== "notebooks" || flags.notebooks);
+  const want = (name: string) => (flags.only ? flags.only.includes(name) : name === "notebooks" ? flags.notebooks : name !== "jupyter");
   const work = mkdtempSync(path.join(os.tmpdir(), "streetsafe-bench-"));
   const started = Date.now();
   const rows: BenchRow[] = [];
@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     }
     if (want("pairwise")) await step("pairwise (100,000 votes on 10,000 images)", () => benchPairwise({ work }));
     if (want("notebooks")) await step("notebooks (npm start)", () => benchNotebooks({ repo, work }));
+    if (want("jupyter")) await step("jupyter (first setup)", () => benchJupyterSetup({ repo }));
 
     const now = new Date();
     const report = { date: now.toISOString(), total_s: (Date.now() - started) / 1000, machine: m, rows };

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { analyzeRun } from "../../lib/src/analyze/run";
-import { CHROMIUM_ARGS, findChromium, renderChartPngs } from "../../lib/src/analyze/png";
+import { findChromium, launchChromium, renderChartPngs } from "../../lib/src/analyze/png";
 import { runCharts } from "../../lib/src/analyze/run-charts";
 import { analyzePlan, resolveRunDir } from "../../lib/src/cli/commands/analyze";
 import { main } from "../../lib/src/cli/main";
@@ -153,8 +153,7 @@ test("analyzeRun renders a PNG of every chart with the system Chromium", { skip:
 test("every chart linked from plots/index.html renders in headless Chromium with data traces and no page error", { skip: noBrowser, timeout: 5 * 60_000 }, async () => {
   const { runDir } = resultsWithRuns();
   const res = await analyzeRun(runDir, { png: false });
-  const { chromium: pw } = await import("playwright-core");
-  const browser = await pw.launch({ executablePath: chromium.path!, args: [...CHROMIUM_ARGS] });
+  const browser = await launchChromium(chromium.path!);
   try {
     const page = await browser.newPage();
     const errors: string[] = [];

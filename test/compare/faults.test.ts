@@ -30,8 +30,11 @@ const root = tempDir("streetsafe-faults-");
 const dataDir = path.join(root, "data");
 const configPath = path.join(root, "models", "models.json");
 const MODEL = "gpt-f";
-/** Per attempt; the stalls below last until the server closes. */
-const TIMEOUT_MS = 400;
+/**
+ * Per attempt; the stalls below last until the server closes. Long enough that a prompt reply (a 503, a
+ * truncated body) arrives within it on a loaded 2-core machine: at 400 ms one did not, under load average 7.
+ */
+const TIMEOUT_MS = 2000;
 const MAX_RETRIES = 2;
 const fastRetry = { "retry-after-ms": "20" };
 

@@ -19,6 +19,8 @@
  *   must be carried between steps). Digit "1" carries log(e^z1 + e^z10); after a generated "1", "0" gets z10
  *   and `,"` gets z1 (so 10 is a real two-token answer). All chosen logits sit near +30, others at 0.
  *
+ * With `bare: true` the reply is only the number (`7`): the score digits follow the generation prompt's "\n".
+ *
  * Files: config.json, generation_config.json, preprocessor_config.json (Qwen2VLProcessor, max_pixels 112²),
  * tokenizer.json, tokenizer_config.json (with a simplified Qwen2-VL chat template), onnx/embed_tokens.onnx,
  * onnx/vision_encoder.onnx, onnx/decoder_model_merged.onnx.
@@ -32,6 +34,11 @@ export interface TinyQwen2VLOptions {
   scoreBias?: number[];
   /** Width of the score preference around the image-driven peak; default 0.5. */
   alpha?: number;
+  /**
+   * Answer with the bare number (`7`, then <|im_end|>) instead of `{"score":7,"reasons":[]}`, as a foreign
+   * fine-tune may: the score is the reply's first token.
+   */
+  bare?: boolean;
 }
 
 /** The numbers a test may want to check against. */
@@ -416,10 +423,12 @@ export async function buildTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {
     // Static bigram: role → next token.
     const W = new Float32Array(H * V);
     const next = (dim: number, tokenId: number) => (W[dim * V + tokenId] = BIG);
-    next(ROLE.newline, ids.openBrace);
+    // Bare answers: the digits come right after the generation prompt's "\n", and the number ends the reply.
+    const afterDigit = opts.bare ? ids.imEnd : ids.comma;
+    if (!opts.bare) next(ROLE.newline, ids.openBrace);
     next(ROLE.openBrace, ids.score);
     next(ROLE.score, ids.colon);
-    for (let d = 0; d <= 9; d++) if (d !== 1) next(ROLE.digit0 + d, ids.comma);
+    for (let d = 0; d <= 9; d++) if (d !== 1) next(ROLE.digit0 + d, afterDigit);
     next(ROLE.comma, ids.reasons);
     next(ROLE.reasons, ids.tail);
     next(ROLE.tail, ids.imEnd);
@@ -431,7 +440,7 @@ export async function buildTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {
     };
     select("sel_brightness", ROLE.brightness);
     select("sel_image", ROLE.imageFlag);
-    select("sel_colon", ROLE.colon);
+    select("sel_colon", opts.bare ? ROLE.newline : ROLE.colon); // where the score's first digit is written
     select("sel_one", ROLE.digit0 + 1);
     // z(k) = bias_k − α(k − 1 − 9b)² = [bias_k − α(k−1)²] + b·[18α(k−1)] − 81α b²; the last term is the same
     // for every k and cancels in every softmax below, so it is left out.
@@ -444,7 +453,7 @@ export async function buildTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {
     g.floats("first_place", [9, V], firstPlace);
     const contPlace = new Float32Array(2 * V); // after "1": row 0 → "0" (score 10), row 1 → ',"' (score 1)
     contPlace[0 * V + digitId(0)] = 1;
-    contPlace[1 * V + ids.comma] = 1;
+    contPlace[1 * V + afterDigit] = 1;
     g.floats("cont_place", [2, V], contPlace);
     g.floats("big", [1], [BIG]);
     g.floats("one", [1], [1]);

@@ -4,7 +4,8 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { prepareImage } from "../../lib/src/core/image";
-import { LocalQwen2VLModel, digitTreeProbabilities, missingQwen2VLFiles, qwen2vlImageSize } from "../../lib/src/models/qwen2vl";
+import { displayPath } from "../../lib/src/core/project-path";
+import { LocalQwen2VLModel, digitTreeProbabilities, missingQwen2VLFiles, qwen2vlImageSize, resolveDtype } from "../../lib/src/models/qwen2vl";
 import { ModelUnavailableError } from "../../lib/src/core/errors";
 import { type Prediction } from "../../lib/src/models/types";
 import { DEFAULT_SCALE } from "../../lib/src/core/scale";
@@ -35,7 +36,7 @@ function assertProbabilities(p: Prediction): void {
 
 before(async () => {
   await buildTinyQwen2VL(dir);
-  model = await LocalQwen2VLModel.load({ dir, scale: DEFAULT_SCALE, maxNewTokens: 32 });
+  model = await LocalQwen2VLModel.load({ dir, scale: DEFAULT_SCALE, maxNewTokens: 32, log: () => undefined });
   dark = await solid(40);
   bright = await solid(220);
 });
@@ -145,9 +146,10 @@ test("an aborted signal gives an error prediction without running the model", as
   assert.match(p.error!, /aborted/);
 });
 
-test("describe() records the settings, with the folder as given", () => {
+test("describe() records the settings, with the folder written relative (no absolute path in run folders)", () => {
   const d = model.describe();
-  assert.equal(d.dir, dir);
+  assert.equal(d.dir, displayPath(dir));
+  assert.ok(!path.isAbsolute(String(d.dir)));
   assert.equal(d.dtype, "fp32");
   assert.equal(d.device, "cpu");
   assert.equal(d.maxPixels, TINY_QWEN2VL.maxPixels);
@@ -226,4 +228,118 @@ test("digit-tree probabilities on other scales", () => {
   assert.ok(Math.abs(t.probabilities[1]! - (1 / 9) * (10 / 11)) < 1e-12);
   assert.equal(digitTreeProbabilities({ min: -5, max: 5 }, () => flat), null);
   assert.equal(digitTreeProbabilities({ min: 0, max: 1000 }, () => flat), null, "too many passes");
+});
+
+test("a reply that is only the number is scored, with its probabilities (no empty token list to decode)", async () => {
+  const bare = path.join(root, "bare");
+  await buildTinyQwen2VL(bare, { bare: true });
+  const m = await LocalQwen2VLModel.load({ dir: bare, scale: DEFAULT_SCALE, log: () => undefined });
+  try {
+    const p = await m.predict(bright);
+    assert.equal(p.error, undefined, p.error);
+    assert.equal(p.raw, String(Math.round(TINY_QWEN2VL.peakScore(220 / 255))));
+    assert.equal(p.score, Number(p.raw));
+    assertProbabilities(p);
+    const argmax = Object.entries(p.probabilities!).sort((a, b) => b[1] - a[1])[0]![0];
+    assert.equal(Number(argmax), p.score);
+  } finally {
+    await m.dispose();
+  }
+});
+
+test('dtype "auto" picks what the folder has and says so; a configured dtype is taken as given', async () => {
+  const both = path.join(root, "both");
+  await buildTinyQwen2VL(both);
+  const notes: string[] = [];
+  const fp32 = await LocalQwen2VLModel.load({ dir: both, scale: DEFAULT_SCALE, log: (l) => notes.push(l) });
+  assert.equal(fp32.describe().dtype, "fp32");
+  assert.equal(fp32.id, "qwen2vl-local:both");
+  await fp32.dispose();
+  assert.match(notes.join("\n"), /dtype auto → "fp32" \(the folder has no complete q8 set/);
+  // q8 files present (here: copies of the fp32 graphs, which are valid graphs under the q8 names) → q8.
+  for (const s of ["embed_tokens", "vision_encoder", "decoder_model_merged"]) await fs.copyFile(path.join(both, "onnx", `${s}.onnx`), path.join(both, "onnx", `${s}_quantized.onnx`));
+  assert.deepEqual(await resolveDtype(both, "auto"), { dtype: "q8", reason: "the folder has the q8 graphs (onnx/*_quantized.onnx)" });
+  assert.deepEqual(await resolveDtype(both, undefined), await resolveDtype(both, "auto"), "auto is the default");
+  const q8 = await LocalQwen2VLModel.load({ dir: both, scale: DEFAULT_SCALE, log: () => undefined });
+  assert.equal(q8.describe().dtype, "q8");
+  assert.equal(q8.id, "qwen2vl-local:both@q8");
+  assert.equal((await q8.predict(dark)).error, undefined);
+  await q8.dispose();
+  // The folder's own declaration wins when its files are there.
+  const cfgPath = path.join(both, "config.json");
+  const cfg = JSON.parse(await fs.readFile(cfgPath, "utf8"));
+  await fs.writeFile(cfgPath, JSON.stringify({ ...cfg, "transformers.js_config": { dtype: "fp32" } }));
+  assert.deepEqual(await resolveDtype(both, "auto"), { dtype: "fp32", reason: "config.json transformers.js_config.dtype" });
+  assert.deepEqual(await resolveDtype(both, "q8"), { dtype: "q8", reason: "as configured" });
+  // Nothing complete: the fp32 files are listed.
+  await assert.rejects(LocalQwen2VLModel.load({ dir: path.join(root, "partial"), scale: DEFAULT_SCALE, log: () => undefined }), /for any dtype/);
+});
+
+test("generate: two images in one prompt, custom messages, every step's logits", async () => {
+  const small = await solid(200, 200, 100);
+  const messages = [
+    { role: "system" as const, content: "You compare street photos." },
+    { role: "user" as const, content: [{ type: "text" as const, text: "A:" }, { type: "image" as const }, { type: "text" as const, text: "B:" }, { type: "image" as const }, { type: "text" as const, text: "Which looks safer?" }] },
+  ];
+  const rows: { step: number; argmax: number; n: number }[] = [];
+  const g = await model.generate({
+    images: [dark, small],
+    messages,
+    onStepLogits: (step, logits) => {
+      let best = 0;
+      for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+      rows.push({ step, argmax: best, n: logits.length });
+    },
+  });
+  // 400×300 → 112×84 (grid 1×6×8, 12 tokens); 200×100 → 140×56 (grid 1×4×10, 10 tokens).
+  assert.deepEqual(g.imageGridThw, [[1, 6, 8], [1, 4, 10]]);
+  assert.deepEqual(g.imageSizes, [{ width: 112, height: 84 }, { width: 140, height: 56 }]);
+  const tok = JSON.parse(await fs.readFile(path.join(dir, "tokenizer.json"), "utf8"));
+  const pad = tok.added_tokens.find((t: { content: string }) => t.content === "<|image_pad|>").id;
+  const pads = g.promptIds.map((id, i) => (id === pad ? i : -1)).filter((i) => i >= 0);
+  assert.equal(pads.length, 12 + 10, "each <|image_pad|> expanded to its own image's tokens");
+  assert.ok(pads[12]! - pads[11]! > 1, "the two images' pads are apart (text between them)");
+  assert.equal(g.usage.inputTokens, g.promptIds.length);
+  assert.deepEqual(rows.map((r) => r.step), g.generatedIds.map((_, i) => i), "one row per generated token");
+  assert.deepEqual(rows.map((r) => r.argmax), g.generatedIds, "greedy: each token is its step's argmax");
+  assert.ok(rows.every((r) => r.n === tok.added_tokens.at(-1).id + 1));
+  await assert.rejects(model.generate({ images: [dark], messages }), /2 image parts for 1 image/);
+  await assert.rejects(model.generate({ images: [dark, small] }), /messages are needed for 2 images/);
+  // One image through generate is exactly predict's prompt and reply.
+  const one = await model.generate({ images: [bright] });
+  assert.equal(one.reply, (await model.predict(bright)).raw);
+});
+
+test("chat templates in chat_template.json or chat_template.jinja keep working", async () => {
+  for (const file of ["chat_template.json", "chat_template.jinja"]) {
+    const d = path.join(root, `tpl-${file}`);
+    await buildTinyQwen2VL(d);
+    const tcPath = path.join(d, "tokenizer_config.json");
+    const tc = JSON.parse(await fs.readFile(tcPath, "utf8"));
+    const template = tc.chat_template as string;
+    delete tc.chat_template;
+    await fs.writeFile(tcPath, JSON.stringify(tc));
+    await fs.writeFile(path.join(d, file), file.endsWith(".json") ? JSON.stringify({ chat_template: template }) : template);
+    const m = await LocalQwen2VLModel.load({ dir: d, scale: DEFAULT_SCALE, log: () => undefined });
+    const p = await m.predict(dark);
+    await m.dispose();
+    assert.equal(p.error, undefined, `${file}: ${p.error}`);
+    assert.equal(p.score, Math.round(TINY_QWEN2VL.peakScore(40 / 255)));
+  }
+});
+
+test("the folder's max_pixels is trusted as it is when streetsafe's exporter recorded it as the training cap", async () => {
+  const d = path.join(root, "trained-cap");
+  await buildTinyQwen2VL(d);
+  const ppPath = path.join(d, "preprocessor_config.json");
+  const pp = JSON.parse(await fs.readFile(ppPath, "utf8"));
+  await fs.writeFile(ppPath, JSON.stringify({ ...pp, max_pixels: 401_408 }));
+  const capped = await LocalQwen2VLModel.load({ dir: d, scale: DEFAULT_SCALE, log: () => undefined });
+  assert.equal(capped.describe().maxPixels, 262_144, "a folder's own cap above 262,144 is capped");
+  await capped.dispose();
+  await fs.writeFile(path.join(d, "streetsafe_export.json"), JSON.stringify({ source: "merged", max_pixels: 401_408, max_pixels_from_training: true }));
+  const trusted = await LocalQwen2VLModel.load({ dir: d, scale: DEFAULT_SCALE, log: () => undefined });
+  assert.equal(trusted.describe().maxPixels, 401_408);
+  assert.deepEqual(trusted.describe().export, { source: "merged", exporter: undefined, dtypes: undefined });
+  await trusted.dispose();
 });

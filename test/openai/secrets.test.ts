@@ -8,7 +8,7 @@
  *
  * The run happens in a temporary project folder (its own models/models.json, notebooks/, a link to
  * node_modules), so the defaults — data/, results/, models/, .cache/ — all land inside it. The server
- * runs in a child process: the notebooks are executed synchronously by nbconvert.
+ * runs in a child process: the notebooks are executed synchronously by nbconvert (the repository's .venv/).
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -16,7 +16,8 @@ import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { executeNotebook, hasNbconvert, registerTslabKernel } from "../../lib/src/jupyter/notebook-runner";
+import { ensureJupyter } from "../../lib/src/jupyter/ensure";
+import { executeNotebook } from "../../lib/src/jupyter/execute";
 import { redact, REDACTED } from "../../lib/src/openai/keys";
 import { startServerProcess, type ServerProcess } from "../helpers/server-process";
 import { tempDir } from "../helpers/tmp";
@@ -106,10 +107,9 @@ test("a full run with a sentinel key leaves it in no file and no output", { time
   assert.ok(errors.length > 0 && errors.every((e) => e.startsWith("HTTP 401") && e.includes(`Incorrect API key provided: ${REDACTED}`)), errors[0]);
   assert.ok((await server.stats()).requests.some((r) => !r.authorized), "the rejected key reached the server");
 
-  // The notebooks, executed headless with the key in their environment.
-  if (!hasNbconvert()) t.diagnostic("jupyter nbconvert is not installed: notebooks not executed");
-  else {
-    registerTslabKernel(repo, () => {});
+  // The notebooks, executed headless with the key in their environment, by the project's Jupyter.
+  {
+    const jupyter = ensureJupyter(repo, { log: (l) => t.diagnostic(l) });
     const env = {
       OPENAI_API_KEY: SENTINEL,
       OPENAI_BASE_URL: server.url,
@@ -120,7 +120,7 @@ test("a full run with a sentinel key leaves it in no file and no output", { time
     rmSync(path.join(project, ".cache"), { recursive: true, force: true });
     const before = (await server.stats()).chat;
     for (const nb of readdirSync(path.join(project, "notebooks")).sort()) {
-      const run = executeNotebook(project, nb, { root: project, outDir: path.join(project, "results", "reports"), env });
+      const run = executeNotebook(jupyter, path.join(project, "notebooks", nb), { outDir: path.join(project, "results", "reports"), env });
       t.diagnostic(`${nb}: ${run.seconds.toFixed(1)} s`);
     }
     assert.ok((await server.stats()).chat > before, "the notebooks asked the server with the key");

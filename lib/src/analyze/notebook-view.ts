@@ -1,6 +1,7 @@
 /** What notebooks 04 and 05 show of a run: a summary table, paired tests, takeaways, the worst images. */
 import path from "node:path";
 import { thumbnailsHtml } from "../core/display";
+import { resolveProjectPath } from "../core/project-path";
 import { prepareImage } from "../core/image";
 import { latestRecords, type RunData } from "../compare";
 import { bestAndWorst, isBaseline } from "./report";
@@ -61,7 +62,7 @@ export async function worstImagesHtml(data: RunData, model: string, count = 6): 
     .filter((r) => r.model === model && r.predicted !== null)
     .map((r) => ({ image: r.image, expected: r.expected, predicted: r.predicted as number }));
   const { worst } = bestAndWorst(valid, count);
-  const dir = data.run.test_set.images_dir;
+  const dir = resolveProjectPath(data.run.test_set.images_dir);
   const cards = await Promise.all(
     worst.map(async (w) => ({
       jpeg: (await prepareImage(path.join(dir, w.image), { maxSide: 240 })).jpeg,

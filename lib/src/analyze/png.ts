@@ -3,10 +3,12 @@
  * Chromium; it downloads no browser). A chart that fails to draw is an error: a PNG of a broken chart
  * must not be published.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import pLimit from "p-limit";
+import type { Browser } from "playwright-core";
 import { writeFileAtomic } from "../core/atomic-output";
 
 /** Where the system Chromium is looked for when CHROMIUM_PATH is not set. */
@@ -41,12 +43,30 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): { path: stri
 }
 
 /**
+ * A headless Chromium that leaves nothing behind: even with playwright's fresh profile, Chromium writes
+ * `~/.config/chromium/Crash Reports/…` and `~/.cache/dconf/user`; its XDG folders point into a temp folder
+ * that goes when the browser does.
+ */
+export async function launchChromium(executablePath: string, extraArgs: string[] = []): Promise<Browser> {
+  const { chromium } = await import("playwright-core");
+  const xdg = mkdtempSync(path.join(os.tmpdir(), "streetsafe-chromium-"));
+  const env = { ...process.env, XDG_CONFIG_HOME: path.join(xdg, "config"), XDG_CACHE_HOME: path.join(xdg, "cache") };
+  try {
+    const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...extraArgs], env });
+    browser.on("disconnected", () => rmSync(xdg, { recursive: true, force: true }));
+    return browser;
+  } catch (e) {
+    rmSync(xdg, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/**
  * Open each chart page in one headless Chromium and screenshot its chart. Throws when a chart fails to
  * draw or its page reports a JavaScript error: a PNG of a broken chart must not be published.
  */
 export async function renderChartPngs(pages: { html: string; png: string }[], executablePath: string): Promise<void> {
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS] });
+  const browser = await launchChromium(executablePath);
   try {
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 2 });
     const limit = pLimit(RENDER_CONCURRENCY);

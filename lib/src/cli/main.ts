@@ -12,13 +12,15 @@ import * as predict from "./commands/predict";
 import * as analyze from "./commands/analyze";
 import * as compare from "./commands/compare";
 import * as pairwise from "./commands/pairwise";
+import * as lab from "./commands/lab";
+import * as checkExport from "./commands/check-export";
 
 export function buildProgram(): Command {
   const program = new Command("streetsafe")
     .description("Score street-view images for perceived safety, fine-tune models on human ratings, compare them honestly.")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const cmd of [demoData, prepare, finetune, predict, compare, analyze, pairwise, notebooks]) cmd.register(program);
+  for (const cmd of [demoData, prepare, finetune, predict, compare, analyze, pairwise, notebooks, checkExport, lab]) cmd.register(program);
   return program;
 }
 

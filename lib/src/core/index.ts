@@ -8,4 +8,5 @@ export { DEFAULT_SCALE, inScale, parseScale, type Scale } from "./scale";
 export { SPLIT_NAMES, type GroundTruthItem, type PreparedImage, type SplitName } from "./types";
 export { DEFAULT_IMAGE_MAX_SIDE, prepareImage, sha256Hex, toDataUrl, type ImageOptions } from "./image";
 export { plotHtml, show, tableHtml, thumbnailsHtml } from "./display";
+export { displayPath } from "./project-path";
 export type { Figure } from "./figure";

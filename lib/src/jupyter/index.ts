@@ -1,2 +1,9 @@
-/** Jupyter for the notebooks: a Jupyter executor, the project's tslab kernel, running the notebooks headless. */
-export { ensureJupyter, executeNotebook, hasNbconvert, listNotebooks, MANUAL_JUPYTER_INSTALL, registerTslabKernel, runNotebooks, type NotebookRun, type RunNotebooksOptions } from "./notebook-runner";
+/**
+ * Jupyter for the notebooks, inside the project: the venv's Jupyter with the project's tslab kernel
+ * (ensure.ts), headless execution with standalone HTML export (execute.ts, notebook-runner.ts), JupyterLab (lab.ts).
+ */
+export { ensureJupyter, type EnsureJupyterOptions, type Jupyter } from "./ensure";
+export { executeNotebook, standaloneHtmlArgs, TEMPLATES_DIR, type ExecuteOptions, type NotebookRun } from "./execute";
+export { listNotebooks, runNotebooks, type RunNotebooksOptions } from "./notebook-runner";
+export { runLabCommand, startLab, type Lab, type LabOptions } from "./lab";
+export { jupyterDirs, jupyterEnv, JUPYTER_DIR } from "./dirs";

@@ -26,7 +26,7 @@ export const DEFAULT_MODEL_CONFIG = "models/models.json";
 export const BUILTIN_MODELS: ModelConfig["models"] = {
   gpt4: { type: "openai-chat", model: "gpt-4o", description: "GPT-4-class vision baseline" },
   "gpt4o-mini-ft": { type: "openai-chat", fine_tune_info: "models/gpt4o_mini_finetuned/fine_tune_info.json", description: "the fine-tuned GPT model from step 2" },
-  "qwen2vl-ft": { type: "qwen2vl-local", dir: "models/fine_tuned_qwen2vl", dtype: "q8", description: "fine-tuned Qwen2-VL-2B, local ONNX" },
+  "qwen2vl-ft": { type: "qwen2vl-local", dir: "models/fine_tuned_qwen2vl/export", dtype: "auto", description: "fine-tuned Qwen2-VL-2B, local ONNX" },
   mean: { type: "mean", description: "constant baseline: the training mean" },
   "image-stats": { type: "image-stats", description: "ridge regression on image statistics" },
 };

@@ -25,6 +25,8 @@ export interface FactoryOptions {
   gpt4Model?: string;
   /** `--qwen2vl-dir`: the folder of the model FLAG_MODELS.qwen2vlDir names. */
   qwen2vlDir?: string;
+  /** `--qwen2vl-dtype`: its ONNX dtype ("auto", "q8", "fp32", …). */
+  qwen2vlDtype?: string;
   scale?: Scale;
   /** Response cache folder; default `.cache/responses` under the project root; null disables (`--no-cache`). */
   cacheDir?: string | null;
@@ -33,7 +35,7 @@ export interface FactoryOptions {
   warn?: (line: string) => void;
 }
 
-/** The models the guide's per-model flags name: `--gpt4-model` and `--qwen2vl-dir`. */
+/** The models the guide's per-model flags name: `--gpt4-model`, and `--qwen2vl-dir` / `--qwen2vl-dtype`. */
 export const FLAG_MODELS = { gpt4Model: "gpt4", qwen2vlDir: "qwen2vl-ft" } as const;
 
 export class ModelFactory {
@@ -110,6 +112,7 @@ export class ModelFactory {
     if (o.dir) o.dir = path.resolve(o.dir);
     if (name === FLAG_MODELS.gpt4Model && this.opts.gpt4Model) o.model = this.opts.gpt4Model;
     if (name === FLAG_MODELS.qwen2vlDir && this.opts.qwen2vlDir) o.dir = path.resolve(this.opts.qwen2vlDir);
+    if (name === FLAG_MODELS.qwen2vlDir && this.opts.qwen2vlDtype) o.dtype = this.opts.qwen2vlDtype;
     return o;
   }
 }

@@ -11,6 +11,7 @@ export { kindOfType, MODEL_TYPES, modelType } from "./registry";
 export type { ModelContext, ModelOverride, ModelType } from "./model-type";
 export { CachedModel, ResponseCache, responseCacheOf, withCache } from "./cache";
 export { OPENAI_CHAT_DEFAULTS, OpenAIChatModel, type OpenAIChatOptions } from "./openai-chat";
-export { LocalQwen2VLModel, missingQwen2VLFiles, QWEN2VL_DEFAULTS, type LocalQwen2VLOptions } from "./qwen2vl";
+export { checkQwen2VLExport, defaultCheckFile, formatCheckResult, qwen2vlExportChecker, type CheckExportOptions, type CheckExportResult } from "./qwen2vl";
+export { LocalQwen2VLModel, missingQwen2VLFiles, QWEN2VL_DEFAULTS, QWEN2VL_DTYPE_CHOICES, resolveDtype, type ChatMessage, type Generation, type GenerateRequest, type LocalQwen2VLOptions } from "./qwen2vl";
 export { ImageStatsBaseline, MeanBaseline } from "./baselines";
 export { modelAvailability, predictSideBySide, sideBySideThumbnails, type Availability, type SideBySideRow } from "./notebook-view";

@@ -27,6 +27,8 @@ export interface ModelOverride {
   model?: string;
   /** Replaces the entry's folder (local models); an absolute path. */
   dir?: string;
+  /** Replaces the entry's ONNX dtype (local models, `--qwen2vl-dtype`). */
+  dtype?: string;
 }
 
 export interface ModelType<E extends { type: string; concurrency?: number } = { type: string; concurrency?: number }> {

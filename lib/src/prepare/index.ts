@@ -19,6 +19,7 @@ export {
   PREPARE_OUTPUTS,
   PREPARE_SUMMARY_FILE,
   QWEN_FINETUNING_README,
+  QWEN_FINETUNING_SUBDIR,
   readPreparedSplit,
   splitCsvPath,
   type FineTuneFilePaths,

@@ -1,6 +1,7 @@
 /** The report's sections, as blocks: overall table, paired tests, expected scores, per model, cost, reproducibility. */
 import { latestRecords, type ModelMetricsJson, type PredictionRecord, type RunData } from "../../compare";
 import { BATCH_DISCOUNT, PRICE_NOTE } from "../../openai/prices";
+import { displayStoredPath } from "../../core/project-path";
 import { table, type Block } from "./blocks";
 import { BEST_WORST_COUNT, bestAndWorst, CONSTANT_BASELINE, displayName, modelCost, ranModels, reportWarnings, skippedModels, summariseModel } from "./facts";
 import { fmtCoef, fmtError, fmtP, fmtRate, fmtScore, fmtSignedError, fmtUsd, NA, plural, signedError, withCi } from "./format";
@@ -159,7 +160,7 @@ function reproducibilitySection(data: RunData): Block[] {
     `run id: ${run.run_id}`,
     `created: ${run.created_at}; finished: ${run.finished_at ?? "not finished"}`,
     `command: ${run.command.join(" ")}`,
-    `test set: ${ts.file}${ts.sheet ? ` (sheet ${ts.sheet})` : ""}, images ${ts.images_dir}, n = ${ts.n}${ts.limit !== null ? ` (limit ${ts.limit})` : ""}, sha256 ${ts.sha256}`,
+    `test set: ${displayStoredPath(ts.file)}${ts.sheet ? ` (sheet ${ts.sheet})` : ""}, images ${displayStoredPath(ts.images_dir)}, n = ${ts.n}${ts.limit !== null ? ` (limit ${ts.limit})` : ""}, sha256 ${ts.sha256}`,
     `scale: ${run.scale.min}–${run.scale.max}`,
     `prompt: version ${run.prompt.version}, sha256 ${run.prompt.sha256}${run.prompt.user_override !== null ? `, user text overridden: ${JSON.stringify(run.prompt.user_override)}` : ""}`,
     `seed: ${run.seed}`,
@@ -177,7 +178,7 @@ export function reportBlocks(data: RunData): Block[] {
     { kind: "title", text: `streetsafe model comparison — run ${run.run_id}` },
     {
       kind: "para",
-      text: `${metrics.n_images} test images from ${run.test_set.file} (sha256 ${run.test_set.sha256.slice(0, 12)}…), ${plural(ranModels(data).length, "model")} compared, ${plural(skippedModels(data).length, "model")} skipped. Created ${run.created_at}.`,
+      text: `${metrics.n_images} test images from ${displayStoredPath(run.test_set.file)} (sha256 ${run.test_set.sha256.slice(0, 12)}…), ${plural(ranModels(data).length, "model")} compared, ${plural(skippedModels(data).length, "model")} skipped. Created ${run.created_at}.`,
     },
   ];
   const warnings = reportWarnings(data).map((text): Block => ({ kind: "warning", text }));

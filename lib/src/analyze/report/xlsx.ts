@@ -1,6 +1,7 @@
 /** metrics.xlsx: the metrics sheet (metrics.csv's rows), paired tests, skipped models, expected scores, the run, and each model's predictions. */
 import ExcelJS from "exceljs";
 import { isValidPrediction, latestRecords, type PredictionRecord, type RunData } from "../../compare";
+import { displayStoredPath } from "../../core/project-path";
 import { PRICE_NOTE } from "../../openai/prices";
 import { METRICS_CSV_COLUMNS, metricsRows } from "./csv";
 import { ranModels, skippedModels } from "./facts";
@@ -219,8 +220,8 @@ function runSheet(wb: ExcelJS.Workbook, used: Set<string>, data: RunData): void 
       ["created_at", run.created_at],
       ["finished_at", run.finished_at ?? "not finished"],
       ["command", run.command.join(" ")],
-      ["test_set", `${run.test_set.file}${run.test_set.sheet ? ` (sheet ${run.test_set.sheet})` : ""}`],
-      ["images_dir", run.test_set.images_dir],
+      ["test_set", `${displayStoredPath(run.test_set.file)}${run.test_set.sheet ? ` (sheet ${run.test_set.sheet})` : ""}`],
+      ["images_dir", displayStoredPath(run.test_set.images_dir)],
       ["test_set_sha256", run.test_set.sha256],
       ["n_images", String(run.test_set.n)],
       ["scale", `${run.scale.min}-${run.scale.max}`],

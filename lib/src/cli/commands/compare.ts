@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import path from "node:path";
-import { intFlag } from "../args";
+import { choiceFlag, intFlag } from "../args";
+import { QWEN2VL_DTYPE_CHOICES } from "../../models";
 import { run as analyzeRun, formatRunReport, writeRunReports } from "../../analyze";
 import { DEFAULT_COMPARE_MODELS, run as runComparison, type CompareOptions } from "../../compare";
 import { createProgress, type Progress } from "../../core/progress";
@@ -21,6 +22,7 @@ export interface CompareFlags {
   /** Through the OpenAI Batch API; undefined: what a resumed run used. */
   batch?: boolean;
   qwen2vlDir?: string;
+  qwen2vlDtype?: string;
   config: string;
   seed: number;
   scale: string;
@@ -49,6 +51,7 @@ export function comparePlan(f: CompareFlags): CompareOptions {
     maxCost,
     batch: f.batch,
     qwen2vlDir: f.qwen2vlDir,
+    qwen2vlDtype: f.qwen2vlDtype,
     configPath: f.config,
     seed: f.seed,
     scale: parseScale(f.scale),
@@ -72,6 +75,7 @@ export function register(program: Command): void {
     .option("--max-cost <usd>", "refuse to start above this estimate, and stop once this much was spent")
     .option("--batch", "ask OpenAI models through the Batch API: half price, answers within 24 h (Ctrl-C stops waiting, not the batch; --resume collects it)")
     .option("--qwen2vl-dir <dir>", "ONNX export folder for qwen2vl-ft")
+    .option("--qwen2vl-dtype <dtype>", `ONNX dtype for qwen2vl-ft: ${QWEN2VL_DTYPE_CHOICES.join(", ")} (default from the config: auto, what the folder has)`, choiceFlag("--qwen2vl-dtype", QWEN2VL_DTYPE_CHOICES))
     .option("--config <file>", "model config file", "models/models.json")
     .option("--seed <n>", "bootstrap seed", intFlag("--seed"), 42)
     .option("--scale <min-max>", "score scale", "1-10")

@@ -1,9 +1,7 @@
 import type { Command } from "commander";
 import path from "node:path";
+import { PROJECT_ROOT } from "../../core/project-path";
 import { runNotebooks } from "../../jupyter";
-
-/** The project folder this CLI belongs to (lib/dist/cli/commands → repo root). */
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..", "..", "..");
 
 export function register(program: Command): void {
   program

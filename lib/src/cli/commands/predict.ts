@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { prepareImage } from "../../core/image";
-import { ModelFactory, ModelUnavailableError, type FactoryOptions, type Prediction } from "../../models";
+import { ModelFactory, ModelUnavailableError, QWEN2VL_DTYPE_CHOICES, type FactoryOptions, type Prediction } from "../../models";
+import { choiceFlag } from "../args";
 import { parseScale } from "../../core/scale";
 
 export interface PredictFlags {
@@ -10,6 +11,7 @@ export interface PredictFlags {
   json?: boolean;
   gpt4Model?: string;
   qwen2vlDir?: string;
+  qwen2vlDtype?: string;
   config: string;
   cache: boolean;
   scale: string;
@@ -25,6 +27,7 @@ export function predictPlan(f: PredictFlags): FactoryOptions & { imageMaxSide: n
     dataDir: f.dataDir,
     gpt4Model: f.gpt4Model,
     qwen2vlDir: f.qwen2vlDir,
+    qwen2vlDtype: f.qwen2vlDtype,
     scale: parseScale(f.scale),
     cacheDir: f.cache ? undefined : null,
     imageMaxSide,
@@ -57,6 +60,7 @@ export function register(program: Command): void {
     .option("--json", "print one JSON object")
     .option("--gpt4-model <id>", "model id for gpt4 (default from the config: gpt-4o)")
     .option("--qwen2vl-dir <dir>", "ONNX export folder for qwen2vl-ft")
+    .option("--qwen2vl-dtype <dtype>", `ONNX dtype for qwen2vl-ft: ${QWEN2VL_DTYPE_CHOICES.join(", ")} (default from the config: auto, what the folder has)`, choiceFlag("--qwen2vl-dtype", QWEN2VL_DTYPE_CHOICES))
     .option("--config <file>", "model config file", "models/models.json")
     .option("--no-cache", "ask the model even if the answer is cached")
     .option("--scale <min-max>", "score scale", "1-10")

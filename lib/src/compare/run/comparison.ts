@@ -16,6 +16,7 @@ import { loadTestSet, type TestSet } from "../test-set";
 import { packageVersions } from "../versions";
 import { askEveryModel } from "./ask";
 import { batchTargets, type BatchWork } from "./batch/send";
+import { displayPath, resolveProjectPath } from "../../core/project-path";
 import type { BatchTarget } from "./batch/target";
 import type { DirectWork } from "./direct";
 import { ALWAYS_COMPARED, CostLimitError, DEFAULT_COMPARE_MODELS, type CompareOptions, type CompareResult } from "./options";
@@ -63,8 +64,8 @@ export async function runComparison(opts: CompareOptions): Promise<CompareResult
 /** The test images: a resumed run's own (refused when the file changed since), else the options'. */
 async function testSetFor(opts: CompareOptions, previous: RunInfo | null, scale: Scale): Promise<TestSet> {
   if (!previous) return loadTestSet({ testSet: opts.testSet, images: opts.images, dataDir: opts.dataDir, scale, limit: opts.limit });
-  const t = await loadTestSet({ testSet: previous.test_set.file, images: previous.test_set.images_dir, scale, limit: previous.test_set.limit ?? undefined, dataDir: opts.dataDir });
-  if (t.sha256 !== previous.test_set.sha256) throw new Error(`the test set ${t.file} changed since run ${previous.run_id} started; start a new run instead of --resume`);
+  const t = await loadTestSet({ testSet: resolveProjectPath(previous.test_set.file), images: resolveProjectPath(previous.test_set.images_dir), scale, limit: previous.test_set.limit ?? undefined, dataDir: opts.dataDir });
+  if (t.sha256 !== previous.test_set.sha256) throw new Error(`the test set ${displayPath(t.file)} changed since run ${previous.run_id} started; start a new run instead of --resume`);
   return t;
 }
 
@@ -120,7 +121,7 @@ function runInfo(
     created_at: new Date().toISOString(),
     finished_at: null,
     command: opts.command ?? [],
-    test_set: { file: testSet.file, sheet: testSet.sheet, images_dir: testSet.imagesDir, sha256: testSet.sha256, n: testSet.items.length, limit: opts.limit ?? null },
+    test_set: { file: displayPath(testSet.file), sheet: testSet.sheet, images_dir: displayPath(testSet.imagesDir), sha256: testSet.sha256, n: testSet.items.length, limit: opts.limit ?? null },
     scale,
     models: r.infos,
     prompt: { version: PROMPT_VERSION, sha256: promptHash(scale), user_override: opts.prompt ?? null },

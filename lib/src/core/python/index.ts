@@ -12,7 +12,10 @@ import {
 } from "./venv";
 
 export { PIP_CACHE_DIR, pipInstall, pipRetryArgs } from "./pip";
+export { HF_CACHE_DIR, hubCacheEnv, PROJECT_ROOT, runPythonJob, withoutMachinePaths, type JobEvent, type PythonJobOptions, type PythonJobResult } from "./job";
 export { findPython, MIN_PYTHON, pythonInfo, pythonProcessEnv, PythonEnvError, removeStamp, VENV_DIR, venvLayout, type PythonInfo, type Stamp } from "./venv";
+// For parts that run their own tools (lib/src/jupyter): spawning, the root-only apt fallback.
+export { aptInstall, isRoot, runSync, tail } from "./venv";
 
 export type PythonPart = "jupyter" | "train";
 

@@ -6,6 +6,7 @@
 import { existsSync, promises as fs } from "node:fs";
 import { checkFineTuneFile, estimateTrainingCost, fineTuneFilePaths, formatTrainingCost, TRAINING_COST_NOTES, type FormatCheckResult, type TrainingCostRow } from "../../prepare";
 import { InputError, type Problem } from "../../core/errors";
+import { displayPath } from "../../core/project-path";
 import { fineTunePrices, knownFineTuneModels } from "../../openai/prices";
 import type { Figure } from "../../core/figure";
 import { chooseTrainingData, imageFineTuningSupport, type FineTuneProvider, type TrainingDataChoice } from "./capabilities";
@@ -141,12 +142,12 @@ export function formatFineTuneCheck(c: FineTuneCheck): string {
   const lines = [
     `base model: ${c.choice.baseModel} on ${c.choice.provider}`,
     `training data: ${c.choice.withImages ? "WITH IMAGES" : "TEXT-ONLY"} — ${c.choice.notice}`,
-    `training file: ${c.files.train} — ${t.examples} examples, ~${t.tokens.total} tokens (${t.tokens.imageTokens} for ${t.images.total} images), ${t.tokens.perExample.mean.toFixed(0)} per example (max ${t.tokens.perExample.max})`,
-    c.checks.val
-      ? `validation file: ${c.files.val} — ${c.checks.val.examples} examples, ~${c.checks.val.tokens.total} tokens`
+    `training file: ${displayPath(c.files.train)} — ${t.examples} examples, ~${t.tokens.total} tokens (${t.tokens.imageTokens} for ${t.images.total} images), ${t.tokens.perExample.mean.toFixed(0)} per example (max ${t.tokens.perExample.max})`,
+    c.checks.val && c.files.val
+      ? `validation file: ${displayPath(c.files.val)} — ${c.checks.val.examples} examples, ~${c.checks.val.tokens.total} tokens`
       : "validation file: none (the job will report training loss only)",
     c.problems.length
-      ? `format problems (${c.problems.length}):\n${c.problems.map((p) => `  - ${p.file}: ${p.message}`).join("\n")}`
+      ? `format problems (${c.problems.length}):\n${c.problems.map((p) => `  - ${displayPath(p.file)}: ${p.message}`).join("\n")}`
       : "format checks: no problems",
     ...c.warnings.map((w) => `warning: ${w}`),
   ];
@@ -166,7 +167,7 @@ export function fineTuneCheckRows(c: FineTuneCheck): Record<string, unknown>[] {
     r && file
       ? {
           file: role,
-          path: file,
+          path: displayPath(file),
           examples: r.examples,
           tokens: r.tokens.total,
           image_tokens: r.tokens.imageTokens,

@@ -13,7 +13,11 @@
 import path from "node:path";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
 import { readTextIfExists, writeJson } from "../../core/atomic-output";
+import { displayPath } from "../../core/project-path";
+import type { FineTuneProgress } from "../training-progress";
 import type { FineTuneProvider } from "./capabilities";
+
+export type { FineTuneProgress };
 
 export const FINE_TUNE_SUBDIR = "gpt4o_mini_finetuned";
 export const FINE_TUNE_RECORD_FILE = "fine_tune_info.json";
@@ -29,17 +33,6 @@ export interface FineTuneHyperparameters {
   n_epochs?: HyperparameterValue;
   batch_size?: HyperparameterValue;
   learning_rate_multiplier?: HyperparameterValue;
-}
-
-/** The latest training progress seen (metrics events and checkpoints). */
-export interface FineTuneProgress {
-  step: number | null;
-  total_steps: number | null;
-  train_loss: number | null;
-  valid_loss: number | null;
-  full_valid_loss: number | null;
-  train_accuracy: number | null;
-  valid_accuracy: number | null;
 }
 
 export interface FineTuneRecord {
@@ -186,7 +179,7 @@ export async function readFineTuneRecord(file: string): Promise<FineTuneRecord |
   try {
     return normalizeFineTuneRecord(JSON.parse(text));
   } catch (e) {
-    throw new Error(`${file}: not a fine-tuning record (${(e as Error).message})`);
+    throw new Error(`${displayPath(file)}: not a fine-tuning record (${(e as Error).message})`);
   }
 }
 
@@ -212,6 +205,7 @@ export async function writeFineTuneRecord(file: string, record: FineTuneRecord):
  */
 export function fineTunedModelFromRecord(record: FineTuneRecord, file = FINE_TUNE_RECORD_FILE): string {
   if (record.status === "succeeded" && record.fine_tuned_model) return record.fine_tuned_model;
+  file = displayPath(file);
   const job = record.job_id ? ` (job ${record.job_id})` : "";
   const follow = record.job_id ? `; follow it with: npx streetsafe finetune watch ${record.job_id}` : "";
   if (record.status === "failed") throw new Error(`${file}: the fine-tuning job${job} failed${record.error ? `: ${record.error.message}` : ""}`);
@@ -222,7 +216,7 @@ export function fineTunedModelFromRecord(record: FineTuneRecord, file = FINE_TUN
 /** Read the record at `file` and return its model id (see fineTunedModelFromRecord); a clear error when absent. */
 export async function loadFineTunedModelId(file: string): Promise<string> {
   const record = await readFineTuneRecord(file);
-  if (!record) throw new Error(`${file} does not exist: run step 2 (npx streetsafe finetune) first`);
+  if (!record) throw new Error(`${displayPath(file)} does not exist: run step 2 (npx streetsafe finetune) first`);
   return fineTunedModelFromRecord(record, file);
 }
 

@@ -9,16 +9,10 @@ import { parse } from "csv-parse/sync";
 import type { FineTuningJobEvent } from "openai/resources/fine-tuning/jobs/jobs";
 import type { FineTuningJobCheckpoint } from "openai/resources/fine-tuning/jobs/checkpoints";
 import type { Figure } from "../../core/figure";
-import { fineTuneDir, fineTuneRecordPath, readFineTuneRecord, type FineTuneProgress } from "./record";
+import { formatFineTuneProgress, lossCurveFigure, type FineTuneProgress, type TrainingMetricPoint } from "../training-progress";
+import { fineTuneDir, fineTuneRecordPath, readFineTuneRecord } from "./record";
 
-export interface TrainingMetricPoint {
-  step: number;
-  train_loss: number | null;
-  valid_loss: number | null;
-  full_valid_loss: number | null;
-  train_accuracy: number | null;
-  valid_accuracy: number | null;
-}
+export { formatFineTuneProgress, lossCurveFigure, type TrainingMetricPoint };
 
 function num(v: unknown): number | null {
   if (typeof v === "number") return Number.isFinite(v) ? v : null;
@@ -103,16 +97,6 @@ export function progressFromPoints(points: TrainingMetricPoint[], totalSteps: nu
   };
 }
 
-/** `step 120/450 (27%) · train loss 0.412 · valid loss 0.455`. */
-export function formatFineTuneProgress(p: FineTuneProgress | null): string {
-  if (!p || p.step === null) return "no training steps yet";
-  const parts = [p.total_steps ? `step ${p.step}/${p.total_steps} (${Math.round((p.step / p.total_steps) * 100)}%)` : `step ${p.step}`];
-  if (p.train_loss !== null) parts.push(`train loss ${p.train_loss.toFixed(3)}`);
-  if (p.valid_loss !== null) parts.push(`valid loss ${p.valid_loss.toFixed(3)}`);
-  if (p.full_valid_loss !== null) parts.push(`full valid loss ${p.full_valid_loss.toFixed(3)}`);
-  return parts.join(" · ");
-}
-
 /**
  * A result file's text as CSV. OpenAI has served result files base64-encoded; such a body is decoded.
  * Throws when the text is neither CSV with a `step` column nor base64 of one.
@@ -141,31 +125,6 @@ export function parseTrainingMetricsCsv(csv: string): TrainingMetricPoint[] {
 /** Points from a saved metrics CSV file. */
 export function readTrainingMetricsCsv(file: string): TrainingMetricPoint[] {
   return parseTrainingMetricsCsv(readFileSync(file, "utf8"));
-}
-
-/** Train and validation loss per step (and the full validation loss where reported) as one chart. */
-export function lossCurveFigure(points: TrainingMetricPoint[], title = "Fine-tuning loss"): Figure {
-  const series = (k: "train_loss" | "valid_loss" | "full_valid_loss") => points.filter((p) => p[k] !== null);
-  const trace = (k: "train_loss" | "valid_loss" | "full_valid_loss", name: string, style: Record<string, unknown>) => {
-    const ps = series(k);
-    return { type: "scatter", mode: ps.length > 30 ? "lines" : "lines+markers", name: `${name} (${ps.length} points)`, x: ps.map((p) => p.step), y: ps.map((p) => p[k]), ...style };
-  };
-  const data = [
-    trace("train_loss", "train loss", { line: { color: "#4C78A8", width: 1.5 } }),
-    trace("valid_loss", "validation loss", { line: { color: "#F58518", width: 1.5 } }),
-    trace("full_valid_loss", "full validation loss", { line: { color: "#54A24B", width: 2, dash: "dot" }, mode: "lines+markers" }),
-  ].filter((t) => (t.x as number[]).length > 0);
-  return {
-    data,
-    layout: {
-      title: { text: title },
-      xaxis: { title: { text: "step" } },
-      yaxis: { title: { text: "loss" }, rangemode: "tozero" },
-      height: 380,
-      margin: { t: 50, r: 20, b: 50, l: 60 },
-      legend: { orientation: "h", y: -0.2 },
-    },
-  };
 }
 
 /**

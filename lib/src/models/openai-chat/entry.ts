@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ModelUnavailableError } from "../../core/errors";
+import { displayPath } from "../../core/project-path";
 import { fineTunedModelFromRecord, readFineTuneRecord } from "../../finetune";
 import type { ModelType } from "../model-type";
 import { OpenAIChatModel } from "./model";
@@ -72,7 +73,7 @@ export async function fineTunedModelId(name: string, infoPath: string): Promise<
   } catch (e) {
     throw new ModelUnavailableError(name, (e as Error).message);
   }
-  if (!record) throw new ModelUnavailableError(name, `no fine-tuning record at ${infoPath} (run \`npx streetsafe finetune\` first)`);
+  if (!record) throw new ModelUnavailableError(name, `no fine-tuning record at ${displayPath(infoPath)} (run \`npx streetsafe finetune\` first)`);
   try {
     return fineTunedModelFromRecord(record, infoPath);
   } catch (e) {

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { ModelType } from "../model-type";
 import { LocalQwen2VLModel } from "./model";
+import { QWEN2VL_DTYPE_CHOICES } from "./options";
 
 /** The key variable a vLLM-served entry used when it named none. */
 const VLLM_KEY_ENV = "VLLM_API_KEY";
@@ -14,7 +15,7 @@ export const Qwen2VLEntry = z
   .object({
     type: z.literal("qwen2vl-local"),
     dir: z.string(),
-    dtype: z.union([z.enum(["fp32", "fp16", "q8", "q4"]), z.record(z.string())]).optional(),
+    dtype: z.union([z.enum(QWEN2VL_DTYPE_CHOICES), z.record(z.string())]).optional(),
     device: z.enum(["cpu", "cuda"]).optional(),
     max_pixels: z.number().int().positive().optional(),
     max_new_tokens: z.number().int().positive().optional(),
@@ -36,7 +37,8 @@ export const QWEN2VL_TYPE: ModelType<Qwen2VLEntry> = {
   defaultConcurrency: 1,
   create(e, ctx) {
     const dir = ctx.override.dir ?? ctx.resolve(e.dir);
-    return LocalQwen2VLModel.load({ name: ctx.name, dir, scale: ctx.scale, dtype: e.dtype, device: e.device, maxPixels: e.max_pixels, maxNewTokens: e.max_new_tokens });
+    const dtype = (ctx.override.dtype as Qwen2VLEntry["dtype"]) ?? e.dtype;
+    return LocalQwen2VLModel.load({ name: ctx.name, dir, scale: ctx.scale, dtype, device: e.device, maxPixels: e.max_pixels, maxNewTokens: e.max_new_tokens });
   },
   migrate(e) {
     if (!e.base_url) return undefined;

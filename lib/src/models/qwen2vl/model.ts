@@ -6,31 +6,36 @@
  * tokenizer_config.json (chat template inside, or a chat_template.json / chat_template.jinja beside it),
  * optional generation_config.json, and onnx/{embed_tokens,vision_encoder,decoder_model_merged}<suffix>.onnx
  * with the dtype's suffix ("" fp32, "_fp16", "_quantized" q8, "_q4", …; plus `<file>.onnx_data` when
- * config.json's `transformers.js_config.use_external_data_format` says so).
+ * config.json's `transformers.js_config.use_external_data_format` says so). dtype "auto" (the default) loads
+ * what the folder has (files.ts `resolveDtype`) and says which.
  *
- * - Loaded once by `load()`, reused by every `predict()`; calls are serialised (one generation at a time).
- * - The prompt is the fine-tuning prompt (prepare/qwen-data.ts): the system prompt, then a user turn with the image
- *   followed directly by the user prompt (`<image>` + text in LLaMA-Factory's sharegpt files).
+ * - Loaded once by `load()`, reused by every call; calls are serialised (one generation at a time).
+ * - `generate({ images, messages })`: any number of images and any chat messages (one `{type: "image"}` part per
+ *   image, in order) → the greedy reply with its token ids, prompt ids, image grids and, on request, every
+ *   step's full logits (`onStepLogits`; the parity check reads the first step's). See inputs.ts for how N images
+ *   become one prompt.
+ * - `predict(image)` is generate with the fine-tuning prompt (prepare/qwen-data.ts): the system prompt, then a
+ *   user turn with the image followed directly by the user prompt (`<image>` + text in LLaMA-Factory's files).
  * - Greedy decoding (`do_sample: false`, no repetition penalty): the same image gives the same reply.
- * - Images are resized here (`qwen2vlImageSize`, Qwen's smart_resize: sides multiples of 28, at most
- *   `maxPixels` pixels; default the folder's `max_pixels` capped at 262,144, the fine-tuning files'
- *   `image_max_pixels`) with the processor's own resize off: transformers.js v3 transposes non-square images.
+ * - Images: `qwen2vlImageSize` (Qwen's smart_resize: sides multiples of 28, at most `maxPixels` pixels); default
+ *   the folder's `max_pixels`, as it is when streetsafe's exporter recorded it as the fine-tune's training cap,
+ *   else capped at 262,144 (the fine-tuning files' `image_max_pixels`).
  * - Probabilities: the logits at the step where the score's first digit is written are recorded during
- *   generation. Qwen2's tokenizer writes numbers digit by digit ("10" is "1" then "0"), so the scale's integers
- *   form a digit tree: at each node, the allowed next digits and (when the digits so far already are a score)
- *   "the number ends here" — the mass of every non-digit token — are renormalised among themselves, and p(k)
- *   is the product along k's path. On 1–10 that is a softmax over "1".."9" at the score step, then, for "1",
- *   p("0") against p(non-digit) one step later (from the recorded step if the model wrote "1", else from one
- *   extra one-token forward pass on the cache). `expectedScore = Σ p(k)·k`. Scales below 0, or whose tree
- *   needs more than 32 extra passes, get no probabilities. They are reported whenever the reply has a score
- *   position, even when the whole reply then fails to parse.
+ *   generation — after a score label, or at the very start of a reply that is only a number ("7"). Qwen2's
+ *   tokenizer writes numbers digit by digit ("10" is "1" then "0"), so the scale's integers form a digit tree:
+ *   at each node, the allowed next digits and (when the digits so far already are a score) "the number ends
+ *   here" — the mass of every non-digit token — are renormalised among themselves, and p(k) is the product along
+ *   k's path. On 1–10 that is a softmax over "1".."9" at the score step, then, for "1", p("0") against
+ *   p(non-digit) one step later (from the recorded step if the model wrote "1", else from one extra one-token
+ *   forward pass on the cache). `expectedScore = Σ p(k)·k`. Scales below 0, or whose tree needs more than 32
+ *   extra passes, get no probabilities. They are reported whenever the reply has a score position, even when
+ *   the whole reply then fails to parse.
  * - A failure on one image is an error Prediction naming each input's type and shape; only setup problems
  *   (missing folder or files, unloadable graphs) throw, as ModelUnavailableError naming `--qwen2vl-dir`.
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import sharp from "sharp";
 import { ModelUnavailableError } from "../../core/errors";
 import type { Scale } from "../../core/scale";
 import type { PreparedImage } from "../../core/types";
@@ -39,11 +44,45 @@ import { systemPrompt, userPrompt } from "../../prompt/prompts";
 import { endsAtScorePosition } from "../../prompt/score-position";
 import { parseScoreText } from "../../prompt/score-text";
 import type { Prediction, PredictOptions, ScoreModel, TokenUsage } from "../types";
-import { missingQwen2VLFiles, normaliseDtype } from "./files";
-import { qwen2vlImageSize } from "./image-size";
+import { missingQwen2VLFiles, normaliseDtype, readExportManifest, resolveDtype, type DtypeChoice, type ExportManifest } from "./files";
+import { buildInputs, type ChatMessage, type ModelInputs, type ResizeRule } from "./inputs";
+import { displayPath } from "../../core/project-path";
 import { QWEN2VL_DEFAULTS, QWEN2VL_DIR_FLAG, type LocalQwen2VLOptions } from "./options";
 import { digitTreeProbabilities, logitsRow, scoreTrie, stepLogits, type StepLogits } from "./probabilities";
 import { loadRuntime, type Runtime, type TfTensor } from "./runtime";
+
+/** One prompt with any number of images (see the file comment). */
+export interface GenerateRequest {
+  images: PreparedImage[];
+  /** Chat messages with one `{type: "image"}` part per image, in order. Default (one image): the task prompt. */
+  messages?: ChatMessage[];
+  maxNewTokens?: number;
+  signal?: AbortSignal;
+  /** Every generated step's full logits row (step 0 = the first generated token), before any processing. */
+  onStepLogits?: (step: number, logits: Float32Array) => void;
+}
+
+export interface Generation {
+  /** The reply, decoded without special tokens and trimmed. */
+  reply: string;
+  generatedIds: number[];
+  /** The prompt's token ids (image pads expanded). */
+  promptIds: number[];
+  /** [t, h, w] per image, in order. */
+  imageGridThw: number[][];
+  /** Each image's size after resizing. */
+  imageSizes: { width: number; height: number }[];
+  usage: TokenUsage;
+  /** The reply reached maxNewTokens. */
+  cut: boolean;
+}
+
+/** What a generation leaves for the score probabilities. */
+interface Run extends Generation {
+  inputs: ModelInputs;
+  steps: StepLogits[];
+  cache: Record<string, TfTensor>;
+}
 
 function describeInputs(inputs: Record<string, TfTensor> | undefined): string {
   if (!inputs) return "(no inputs were built)";
@@ -70,7 +109,9 @@ export class LocalQwen2VLModel implements ScoreModel {
   private rt: Runtime | null;
   private readonly opts: LocalQwen2VLOptions;
   private readonly dtypes: Record<string, string>;
-  private readonly resize: { minPixels: number; maxPixels: number; factor: number };
+  private readonly dtypeChoice: DtypeChoice;
+  private readonly manifest: ExportManifest | null;
+  private readonly resize: ResizeRule;
   private readonly maxNewTokens: number;
   private readonly digitIds: number[];
   private queue: Promise<unknown> = Promise.resolve();
@@ -78,15 +119,19 @@ export class LocalQwen2VLModel implements ScoreModel {
   private constructor(
     opts: LocalQwen2VLOptions,
     rt: Runtime,
+    choice: DtypeChoice,
     dtypes: Record<string, string>,
-    resize: { minPixels: number; maxPixels: number; factor: number },
+    manifest: ExportManifest | null,
+    resize: ResizeRule,
     digitIds: number[],
   ) {
     this.opts = opts;
     this.name = opts.name ?? QWEN2VL_DEFAULTS.name;
     this.scale = opts.scale;
     this.rt = rt;
+    this.dtypeChoice = choice;
     this.dtypes = dtypes;
+    this.manifest = manifest;
     this.resize = resize;
     this.maxNewTokens = opts.maxNewTokens ?? QWEN2VL_DEFAULTS.maxNewTokens;
     this.digitIds = digitIds;
@@ -104,7 +149,6 @@ export class LocalQwen2VLModel implements ScoreModel {
     if (opts.maxPixels !== undefined && !(Number.isInteger(opts.maxPixels) && opts.maxPixels >= 28 * 28)) {
       throw new ModelUnavailableError(name, `maxPixels must be an integer of at least ${28 * 28}, got ${opts.maxPixels}`);
     }
-    const dtypes = normaliseDtype(opts.dtype, name);
     const abs = path.resolve(opts.dir);
     let isDir = false;
     try {
@@ -112,14 +156,20 @@ export class LocalQwen2VLModel implements ScoreModel {
     } catch {
       isDir = false;
     }
-    if (!isDir) throw new ModelUnavailableError(name, `Qwen2-VL folder not found: ${opts.dir} (${fix})`);
-    const missing = await missingQwen2VLFiles(abs, dtypes);
+    if (!isDir) throw new ModelUnavailableError(name, `Qwen2-VL folder not found: ${displayPath(abs)} (${fix})`);
+    if (opts.dtype !== undefined && opts.dtype !== "auto") normaliseDtype(opts.dtype, name); // a bad dtype names itself first
+    const choice = await resolveDtype(abs, opts.dtype);
+    const dtype = choice?.dtype ?? "fp32";
+    const dtypes = normaliseDtype(dtype, name);
+    const missing = await missingQwen2VLFiles(abs, dtype);
     if (missing.length > 0) {
+      const which = choice ? `for dtype ${JSON.stringify(dtype)}` : "for any dtype (auto; the fp32 files shown)";
       throw new ModelUnavailableError(
         name,
-        `the Qwen2-VL folder ${opts.dir} lacks ${missing.length} file${missing.length === 1 ? "" : "s"}: ${missing.join(", ")} (${fix})`,
+        `the Qwen2-VL folder ${displayPath(abs)} lacks ${missing.length} file${missing.length === 1 ? "" : "s"} ${which}: ${missing.join(", ")} (${fix})`,
       );
     }
+    if ((opts.dtype ?? QWEN2VL_DEFAULTS.dtype) === "auto") (opts.log ?? ((l: string) => console.error(l)))(`${name}: dtype auto → ${JSON.stringify(dtype)} (${choice!.reason})`);
 
     let rt: Runtime;
     const device = opts.device ?? QWEN2VL_DEFAULTS.device;
@@ -130,18 +180,18 @@ export class LocalQwen2VLModel implements ScoreModel {
       const hint = /providers_cuda|CUDA/i.test(text) && device === "cuda"
         ? "device cuda needs onnxruntime-node's CUDA libraries, which its install step downloads and this project's .npmrc skips; use device cpu"
         : fix;
-      throw new ModelUnavailableError(name, `could not load the Qwen2-VL export in ${opts.dir}: ${text} (${hint})`);
+      throw new ModelUnavailableError(name, `could not load the Qwen2-VL export in ${displayPath(abs)}: ${text} (${hint})`);
     }
 
-    // Pixel bounds: the caller's cap, else the folder's capped at the fine-tuning default. Newer exports write
-    // min/max pixels as size.{shortest,longest}_edge (Python's meaning: pixel counts).
-    // transformers.js v3 passes smart_resize's (height, width) on as (width, height), transposing every
-    // non-square image; so images are resized here (qwen2vlImageSize) and the processor's resize is off.
+    // Pixel bounds: the caller's cap; else the folder's — as it is when streetsafe's exporter says it is the
+    // fine-tune's training cap, otherwise capped at the fine-tuning default. Newer exports write min/max pixels as
+    // size.{shortest,longest}_edge (Python's meaning: pixel counts).
+    const manifest = await readExportManifest(abs);
     const ip = rt.processor.image_processor;
     const size = ip.size as { shortest_edge?: number; longest_edge?: number } | undefined;
     const minPixels = ip.min_pixels ?? size?.shortest_edge ?? 56 * 56;
     const folderMax = ip.max_pixels ?? size?.longest_edge ?? DEFAULT_IMAGE_MAX_PIXELS;
-    const maxPixels = opts.maxPixels ?? Math.min(folderMax, DEFAULT_IMAGE_MAX_PIXELS);
+    const maxPixels = opts.maxPixels ?? (manifest?.max_pixels_from_training ? folderMax : Math.min(folderMax, DEFAULT_IMAGE_MAX_PIXELS));
     ip.do_resize = false;
     ip.config.do_resize = false;
     const factor = Number(ip.config.patch_size ?? 14) * Number(ip.config.merge_size ?? 2);
@@ -151,7 +201,7 @@ export class LocalQwen2VLModel implements ScoreModel {
       const ids = rt.processor.tokenizer.encode(String(d), { add_special_tokens: false });
       digitIds.push(ids.length === 1 ? ids[0]! : -1);
     }
-    return new LocalQwen2VLModel(opts, rt, dtypes, { minPixels, maxPixels, factor }, digitIds);
+    return new LocalQwen2VLModel(opts, rt, choice!, dtypes, manifest, { minPixels, maxPixels, factor }, digitIds);
   }
 
   /** The ONNX sessions (loaded once; the same objects for every predict until dispose). */
@@ -163,21 +213,35 @@ export class LocalQwen2VLModel implements ScoreModel {
     const distinct = new Set(Object.values(this.dtypes));
     return {
       type: "qwen2vl-local",
-      dir: this.opts.dir,
+      dir: displayPath(this.opts.dir),
       dtype: distinct.size === 1 ? [...distinct][0] : { ...this.dtypes },
+      dtypeChoice: this.dtypeChoice.reason,
       device: this.opts.device ?? QWEN2VL_DEFAULTS.device,
       maxPixels: this.resize.maxPixels,
       minPixels: this.resize.minPixels,
       maxNewTokens: this.maxNewTokens,
       decoding: "greedy",
       probabilities: "digit tree over the score's tokens at the score position",
+      ...(this.manifest ? { export: { source: this.manifest.source, exporter: this.manifest.exporter, dtypes: this.manifest.dtypes } } : {}),
     };
   }
 
+  /** The answer to one image under the fine-tuning prompt (see the file comment). */
   predict(image: PreparedImage, opts: PredictOptions = {}): Promise<Prediction> {
-    const run = this.queue.then(() => this.predictNow(image, opts));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.serialised(() => this.predictNow(image, opts));
+  }
+
+  /**
+   * Any prompt with any number of images (e.g. "which of these two looks safer?"): the greedy reply. Throws for a
+   * request that cannot run (disposed, image parts that do not match the images, a runtime failure).
+   */
+  generate(req: GenerateRequest): Promise<Generation> {
+    return this.serialised(async () => {
+      const rt = this.rt;
+      if (!rt) throw new Error("the model was disposed");
+      const { inputs: _i, steps: _s, cache: _c, ...generation } = await this.run(rt, req);
+      return generation;
+    });
   }
 
   async dispose(): Promise<void> {
@@ -185,6 +249,62 @@ export class LocalQwen2VLModel implements ScoreModel {
     this.rt = null;
     await this.queue;
     if (rt) await rt.model.dispose();
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The task prompt for one image: the system prompt, then the image and the user text. */
+  private taskMessages(prompt?: string): ChatMessage[] {
+    return [
+      { role: "system", content: systemPrompt(this.scale) },
+      { role: "user", content: [{ type: "image" }, { type: "text", text: prompt ?? userPrompt(this.scale) }] },
+    ];
+  }
+
+  private async run(rt: Runtime, req: GenerateRequest, onInputs?: (inputs: ModelInputs) => void): Promise<Run> {
+    if (!req.messages && req.images.length !== 1) throw new Error(`messages are needed for ${req.images.length} images (the task prompt takes one)`);
+    const inputs = await buildInputs(rt, req.images, req.messages ?? this.taskMessages(), this.resize);
+    onInputs?.(inputs);
+    const promptLen = inputs.promptIds.length;
+    const maxNewTokens = req.maxNewTokens ?? this.maxNewTokens;
+    // Record every step's logits (before any change; greedy has no other processors).
+    const steps: StepLogits[] = [];
+    const recorder = (ids: bigint[][], logits: TfTensor) => {
+      const step = ids[0]!.length - promptLen;
+      const row = logitsRow(logits, 0, logits.dims.at(-1)!);
+      steps[step] = stepLogits(row, this.digitIds);
+      req.onStepLogits?.(step, Float32Array.from(row));
+      return logits;
+    };
+    const abort = (ids: unknown[]) => ids.map(() => req.signal?.aborted === true);
+    const out = await rt.model.generate({
+      ...inputs.tensors,
+      max_new_tokens: maxNewTokens,
+      do_sample: false,
+      num_beams: 1,
+      repetition_penalty: 1.0,
+      logits_processor: [recorder],
+      stopping_criteria: [abort],
+      return_dict_in_generate: true,
+    });
+    const all = (out.sequences.tolist()[0] as bigint[]).map(Number);
+    const generatedIds = all.slice(promptLen);
+    return {
+      reply: rt.processor.tokenizer.decode(generatedIds, { skip_special_tokens: true }).trim(),
+      generatedIds,
+      promptIds: inputs.promptIds,
+      imageGridThw: inputs.imageGridThw,
+      imageSizes: inputs.imageSizes,
+      usage: { inputTokens: promptLen, outputTokens: generatedIds.length },
+      cut: generatedIds.length >= maxNewTokens,
+      inputs,
+      steps,
+      cache: out.past_key_values,
+    };
   }
 
   private failure(error: string, raw: string, t0: number, usage?: TokenUsage): Prediction {
@@ -204,62 +324,21 @@ export class LocalQwen2VLModel implements ScoreModel {
     const rt = this.rt;
     if (!rt) return this.failure("the model was disposed", "", t0);
     if (opts.signal?.aborted) return this.failure("aborted before the request", "", t0);
-    let inputs: Record<string, TfTensor> | undefined;
+    let built: ModelInputs | undefined;
     try {
-      const target = qwen2vlImageSize(image.width, image.height, this.resize);
-      const { data, info } = await sharp(image.jpeg)
-        .removeAlpha()
-        .toColourspace("srgb")
-        .resize(target.width, target.height, { fit: "fill", kernel: "cubic" })
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      const raw = new rt.RawImage(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), info.width, info.height, 3);
-      const messages = [
-        { role: "system", content: systemPrompt(this.scale) },
-        { role: "user", content: [{ type: "image" }, { type: "text", text: opts.prompt ?? userPrompt(this.scale) }] },
-      ];
-      const text = rt.processor.apply_chat_template(messages, {
-        add_generation_prompt: true,
-        ...(rt.chatTemplate ? { chat_template: rt.chatTemplate } : {}),
-      });
-      inputs = await rt.processor(text, raw);
-      const promptIds = inputs.input_ids!;
-      const promptLen = promptIds.dims[1]!;
-
-      // Record the digit logits of every step (before any change; greedy has no other processors).
-      const steps: StepLogits[] = [];
-      const recorder = (ids: bigint[][], logits: TfTensor) => {
-        steps[ids[0]!.length - promptLen] = stepLogits(logitsRow(logits, 0, logits.dims.at(-1)!), this.digitIds);
-        return logits;
-      };
-      const abort = (ids: unknown[]) => ids.map(() => opts.signal?.aborted === true);
-      const out = await rt.model.generate({
-        ...inputs,
-        max_new_tokens: this.maxNewTokens,
-        do_sample: false,
-        num_beams: 1,
-        repetition_penalty: 1.0,
-        logits_processor: [recorder],
-        stopping_criteria: [abort],
-        return_dict_in_generate: true,
-      });
-      const all = (out.sequences.tolist()[0] as bigint[]).map(Number);
-      const generated = all.slice(promptLen);
-      const usage: TokenUsage = { inputTokens: promptLen, outputTokens: generated.length };
-      const reply = rt.processor.tokenizer.decode(generated, { skip_special_tokens: true }).trim();
-      if (opts.signal?.aborted) return this.failure("aborted during generation", reply, t0, usage);
-
-      const probs = await this.scoreProbabilities(rt, inputs, generated, steps, out.past_key_values, promptLen);
-      const parsed = parseScoreText(reply, this.scale);
+      const r = await this.run(rt, { images: [image], messages: this.taskMessages(opts.prompt), signal: opts.signal }, (i) => (built = i));
+      if (opts.signal?.aborted) return this.failure("aborted during generation", r.reply, t0, r.usage);
+      const probs = await this.scoreProbabilities(rt, r.inputs.tensors, r.generatedIds, r.steps, r.cache, r.promptIds.length);
+      const parsed = parseScoreText(r.reply, this.scale);
       const latencyMs = performance.now() - t0;
       const extra = probs ? { probabilities: probs.probabilities, expectedScore: probs.expectedScore } : {};
       if (!parsed.ok) {
-        const cut = generated.length >= this.maxNewTokens ? ` (the reply was cut at ${this.maxNewTokens} tokens)` : "";
-        return { ...this.failure(`no clear score: ${parsed.reason}${cut}`, reply, t0, usage), latencyMs, ...extra };
+        const cut = r.cut ? ` (the reply was cut at ${this.maxNewTokens} tokens)` : "";
+        return { ...this.failure(`no clear score: ${parsed.reason}${cut}`, r.reply, t0, r.usage), latencyMs, ...extra };
       }
-      return { score: parsed.score, reasons: parsed.reasons, raw: reply, latencyMs, modelId: this.id, usage, ...extra };
+      return { score: parsed.score, reasons: parsed.reasons, raw: r.reply, latencyMs, modelId: this.id, usage: r.usage, ...extra };
     } catch (err) {
-      return this.failure(`${errorText(err)} (inputs: ${describeInputs(inputs)})`, "", t0);
+      return this.failure(`${errorText(err)} (inputs: ${describeInputs(built?.tensors)})`, "", t0);
     }
   }
 
@@ -277,8 +356,9 @@ export class LocalQwen2VLModel implements ScoreModel {
     let k = -1;
     for (let j = 0; j < generated.length; j++) {
       if (!digitOf.has(generated[j]!)) continue;
-      const before = rt.processor.tokenizer.decode(generated.slice(0, j), { skip_special_tokens: true });
-      if (endsAtScorePosition(before)) {
+      // A reply that begins with its score ("7"): nothing before it (and no empty list to decode).
+      const before = j === 0 ? "" : rt.processor.tokenizer.decode(generated.slice(0, j), { skip_special_tokens: true });
+      if (before.trim() === "" || endsAtScorePosition(before)) {
         k = j;
         break;
       }

@@ -17,10 +17,12 @@ export interface TfTensorCtor {
   new (type: string, data: ArrayLike<number | bigint> | bigint[] | number[], dims: number[]): TfTensor;
 }
 export interface TfTokenizer {
+  (text: string): { input_ids: TfTensor; attention_mask: TfTensor };
   encode(text: string, opts?: { add_special_tokens?: boolean }): number[];
   decode(ids: number[] | bigint[], opts?: { skip_special_tokens?: boolean }): string;
 }
 export interface TfImageProcessor {
+  (image: unknown): Promise<{ pixel_values: TfTensor; image_grid_thw: TfTensor }>;
   max_pixels?: number;
   min_pixels?: number;
   size?: unknown;
@@ -28,7 +30,6 @@ export interface TfImageProcessor {
   config: Record<string, unknown>;
 }
 export interface TfProcessor {
-  (text: string, images: unknown): Promise<Record<string, TfTensor>>;
   tokenizer: TfTokenizer;
   image_processor: TfImageProcessor;
   apply_chat_template(messages: unknown[], opts: Record<string, unknown>): string;
@@ -42,6 +43,8 @@ export interface TfModel {
 }
 export interface Runtime {
   Tensor: TfTensorCtor;
+  /** Concatenation along a dimension (transformers.js `cat`). */
+  cat(tensors: TfTensor[], dim: number): TfTensor;
   RawImage: new (data: Uint8ClampedArray, width: number, height: number, channels: 3) => unknown;
   processor: TfProcessor;
   model: TfModel;
@@ -81,6 +84,7 @@ export async function loadRuntime(dir: string, dtypes: Record<string, string>, d
   }
   return {
     Tensor: tf.Tensor as unknown as TfTensorCtor,
+    cat: tf.cat as unknown as Runtime["cat"],
     RawImage: tf.RawImage as unknown as Runtime["RawImage"],
     processor,
     model,
