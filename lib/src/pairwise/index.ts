@@ -34,6 +34,7 @@ export { judgeFor } from "./ask/judges";
 export { CachedPairJudge } from "./ask/cached-judge";
 export { answerProbabilities, OpenAIPairJudge } from "./ask/openai-judge";
 export { answerFromScores, ScorePairJudge } from "./ask/score-judge";
+export { QwenPairJudge, qwenPairMessages } from "./ask/qwen-judge";
 export { DEFAULT_EQUAL_CREDIT, evaluatePairwise, type ModelEvaluation, type PairwiseEvaluateOptions, type PairwiseEvaluation, type Protocol } from "./evaluate/run";
 export {
   agreementBars,

@@ -13,6 +13,7 @@ export {
   pairwiseMessages,
   pairwisePromptHash,
   pairwiseSystemPrompt,
+  pairwiseUserParts,
   pairwiseUserPrompt,
   parsePairAnswer,
   type PairAnswer,

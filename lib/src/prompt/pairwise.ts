@@ -35,19 +35,24 @@ export function pairwisePromptHash(): string {
   return createHash("sha256").update(pairwiseSystemPrompt()).update("\u0000").update(pairwiseUserPrompt()).digest("hex");
 }
 
-/** System + user turn with image A then image B (data URLs). */
+/** The user turn's parts in order — the question, then "Image A:" and image A, "Image B:" and image B — for every model's request format. */
+export function pairwiseUserParts(): ({ type: "text"; text: string } | { type: "image"; which: "A" | "B" })[] {
+  return [
+    { type: "text", text: pairwiseUserPrompt() },
+    { type: "text", text: "Image A:" },
+    { type: "image", which: "A" },
+    { type: "text", text: "Image B:" },
+    { type: "image", which: "B" },
+  ];
+}
+
+/** System + user turn with image A then image B (data URLs), as OpenAI-compatible chat messages. */
 export function pairwiseMessages(first: string, second: string, detail: ImageDetail = "low"): OpenAIChatMessage[] {
   return [
     { role: "system", content: pairwiseSystemPrompt() },
     {
       role: "user",
-      content: [
-        { type: "text", text: pairwiseUserPrompt() },
-        { type: "text", text: "Image A:" },
-        { type: "image_url", image_url: { url: first, detail } },
-        { type: "text", text: "Image B:" },
-        { type: "image_url", image_url: { url: second, detail } },
-      ],
+      content: pairwiseUserParts().map((p) => (p.type === "text" ? p : { type: "image_url" as const, image_url: { url: p.which === "A" ? first : second, detail } })),
     },
   ];
 }
