@@ -9,6 +9,7 @@ import { LocalQwen2VLModel } from "../../lib/src/models/qwen2vl";
 import { ResponseCache, withCache } from "../../lib/src/models/cache";
 import { CachedPairJudge } from "../../lib/src/pairwise/ask/cached-judge";
 import { judgeFor } from "../../lib/src/pairwise/ask/judges";
+import { pairJudgmentSchema } from "../../lib/src/pairwise/ask/judge";
 import { QwenPairJudge } from "../../lib/src/pairwise/ask/qwen-judge";
 import { buildTinyQwen2VL } from "../helpers/tiny-qwen2vl";
 import { tempDir } from "../helpers/tmp";
@@ -58,5 +59,5 @@ test("the local Qwen2-VL judges a pair with both images in one prompt; a reply w
   assert.ok(cached instanceof CachedPairJudge && cached.inner instanceof QwenPairJudge);
   const again = await cached.judge(dark, bright);
   assert.equal(again.cached, undefined);
-  assert.equal(await cache.getValue((cached as CachedPairJudge).keyFor(dark, bright), (await import("../../lib/src/pairwise/ask/judge")).pairJudgmentSchema), undefined);
+  assert.equal(await cache.getValue((cached as CachedPairJudge).keyFor(dark, bright), pairJudgmentSchema), undefined);
 });

@@ -29,7 +29,7 @@ export { computeRunMetrics } from "./run-metrics";
 export { estimateChatCost, estimateRunCost } from "./cost";
 export { RunBudget } from "./run/budget";
 export { ImagePool } from "./run/image-pool";
-export { newRunId, PredictionLog } from "./run-folder";
+export { newRunId, PredictionLog, readJsonLines } from "./run-folder";
 export { packageVersions } from "./versions";
 export {
   averageRanks,

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { PreparedImage } from "../../core/types";
 import type { ModelKind, TokenUsage } from "../../models";
+import { PAIRWISE_PROMPT_VERSION, pairwisePromptHash } from "../../prompt/pairwise";
 import type { PositionAnswer } from "../evaluate/order-bias";
 
 export interface PairProbabilities {
@@ -64,4 +65,13 @@ export const pairJudgmentSchema = z.object({
 /** A failed judgment. */
 export function failedJudgment(modelId: string, error: string, latencyMs = 0, raw = "", usage?: TokenUsage): PairJudgment {
   return { answer: null, raw, error, latencyMs, modelId, ...(usage ? { usage } : {}) };
+}
+
+/**
+ * A two-image judge's settings from its model's: the model's own, minus the score task's prompt and
+ * scale, plus the pairwise prompt's version and hash (`describe`), or just the task (`cacheKeyFields`).
+ */
+export function pairwiseSettings(settings: Record<string, unknown>, what: "describe" | "cache"): Record<string, unknown> {
+  const { promptVersion: _v, promptHash: _h, scale: _s, ...rest } = settings;
+  return what === "cache" ? { ...rest, task: "pairwise" } : { ...rest, task: "pairwise", promptVersion: PAIRWISE_PROMPT_VERSION, promptHash: pairwisePromptHash() };
 }

@@ -10,8 +10,8 @@ import { toDataUrl } from "../../core/image";
 import type { PreparedImage } from "../../core/types";
 import type { OpenAIChatModel } from "../../models";
 import { toUsage } from "../../models/openai-chat/model";
-import { answerOfToken, PAIR_SCHEMA_NAME, pairAnswerOffset, pairSchema, PAIRWISE_PROMPT_VERSION, pairwiseMessages, pairwisePromptHash, parsePairAnswer } from "../../prompt/pairwise";
-import { failedJudgment, type PairJudge, type PairJudgment, type PairProbabilities } from "./judge";
+import { answerOfToken, PAIR_SCHEMA_NAME, pairAnswerOffset, pairSchema, pairwiseMessages, parsePairAnswer } from "../../prompt/pairwise";
+import { failedJudgment, pairwiseSettings, type PairJudge, type PairJudgment, type PairProbabilities } from "./judge";
 
 const POSITION = { A: "first", B: "second", equal: "equal" } as const;
 
@@ -27,13 +27,11 @@ export class OpenAIPairJudge implements PairJudge {
   }
 
   describe(): Record<string, unknown> {
-    const { promptVersion: _v, promptHash: _h, scale: _s, ...rest } = this.model.describe();
-    return { ...rest, task: "pairwise", promptVersion: PAIRWISE_PROMPT_VERSION, promptHash: pairwisePromptHash() };
+    return pairwiseSettings(this.model.describe(), "describe");
   }
 
   cacheKeyFields(): Record<string, unknown> {
-    const { scale: _s, ...rest } = this.model.cacheKeyFields();
-    return { ...rest, task: "pairwise" };
+    return pairwiseSettings(this.model.cacheKeyFields(), "cache");
   }
 
   /** The JSON body one request sends (image A = `first`). */

@@ -8,8 +8,8 @@
 import type { PreparedImage } from "../../core/types";
 import type { LocalQwen2VLModel } from "../../models";
 import type { ChatMessage } from "../../models/qwen2vl";
-import { PAIRWISE_PROMPT_VERSION, pairwisePromptHash, pairwiseSystemPrompt, pairwiseUserParts, parsePairAnswer } from "../../prompt/pairwise";
-import { failedJudgment, type PairJudge, type PairJudgment } from "./judge";
+import { pairwiseSystemPrompt, pairwiseUserParts, parsePairAnswer } from "../../prompt/pairwise";
+import { failedJudgment, pairwiseSettings, type PairJudge, type PairJudgment } from "./judge";
 
 const POSITION = { A: "first", B: "second", equal: "equal" } as const;
 
@@ -33,13 +33,11 @@ export class QwenPairJudge implements PairJudge {
   }
 
   describe(): Record<string, unknown> {
-    const { promptVersion: _v, promptHash: _h, scale: _s, ...rest } = this.model.describe();
-    return { ...rest, task: "pairwise", promptVersion: PAIRWISE_PROMPT_VERSION, promptHash: pairwisePromptHash() };
+    return pairwiseSettings(this.model.describe(), "describe");
   }
 
   cacheKeyFields(): Record<string, unknown> {
-    const { scale: _s, ...rest } = this.model.describe();
-    return { ...rest, task: "pairwise" };
+    return pairwiseSettings(this.model.describe(), "cache");
   }
 
   async judge(first: PreparedImage, second: PreparedImage, opts: { signal?: AbortSignal } = {}): Promise<PairJudgment> {

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { writeJson } from "../../core/atomic-output";
-import { PredictionLog } from "../../compare";
+import { PredictionLog, readJsonLines } from "../../compare";
 
 export const ASK_FILES = { run: "run.json", answers: "answers.jsonl" } as const;
 export const ASK_SCHEMA = "streetsafe.pairwise.ask/1";
@@ -88,25 +88,15 @@ export async function readAskRun(runDir: string): Promise<AskRunInfo> {
 }
 
 /** Every complete line; a last line cut by a crash is ignored, any other bad line is an error naming it. */
-export async function readAnswers(runDir: string): Promise<AnswerRecord[]> {
-  const file = path.join(runDir, ASK_FILES.answers);
-  const text = await readFile(file, "utf8").catch(() => "");
-  const lines = text.split("\n");
-  const out: AnswerRecord[] = [];
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch (e) {
-      if (lines.slice(i + 1).every((l) => !l.trim())) return;
-      throw new Error(`${file} line ${i + 1} is not valid JSON (${(e as Error).message}); the run folder is damaged`);
-    }
-    const r = answerRecordSchema.safeParse(rec);
-    if (!r.success) throw new Error(`${file} line ${i + 1} is not an answer record: ${r.error.issues[0]!.path.join(".")}: ${r.error.issues[0]!.message}`);
-    out.push(r.data);
-  });
-  return out;
+export function readAnswers(runDir: string): Promise<AnswerRecord[]> {
+  return readJsonLines(
+    path.join(runDir, ASK_FILES.answers),
+    (rec) => {
+      const r = answerRecordSchema.safeParse(rec);
+      return r.success ? r.data : `is not an answer record: ${r.error.issues[0]!.path.join(".")}: ${r.error.issues[0]!.message}`;
+    },
+    "start a new ask run",
+  );
 }
 
 export const answerKey = (model: string, pair: number, order: PairOrder) => `${model}\u0000${pair}\u0000${order}`;

@@ -13,6 +13,7 @@ import path from "node:path";
 import pLimit from "p-limit";
 import { ALWAYS_COMPARED, CostLimitError, estimateChatCost, estimateRunCost, ImagePool, newRunId, packageVersions, RunBudget, type CompareProgress } from "../../compare";
 import { shownPath } from "../../core/paths";
+import { displayPath, resolveProjectPath } from "../../core/project-path";
 import { DEFAULT_SCALE } from "../../core/scale";
 import { kindOfType, ModelFactory, type FactoryOptions } from "../../models";
 import { answerCost } from "../../openai/prices";
@@ -81,7 +82,7 @@ function requestsOf(plan: PlanFolder): Request[] {
 
 async function planFor(o: PairwiseAskOptions, previous: AskRunInfo | null, log: (l: string) => void): Promise<PlanFolder> {
   if (previous) {
-    const plan = await readPlanFolder(path.resolve(previous.plan.dir));
+    const plan = await readPlanFolder(resolveProjectPath(previous.plan.dir));
     if (plan.sha256 !== previous.plan.sha256) throw new Error(`the plan ${previous.plan.dir} changed since run ${previous.run_id} started; start a new run instead of --resume`);
     return plan;
   }
@@ -151,7 +152,8 @@ export async function runPairwiseAsk(o: PairwiseAskOptions): Promise<PairwiseAsk
   const resumeDir = o.resume ? (o.resume.includes("/") || o.resume.includes(path.sep) ? path.resolve(o.resume) : path.join(outputDir, o.resume)) : null;
   const previous = resumeDir ? await readAskRun(resumeDir) : null;
   const plan = await planFor(o, previous, log);
-  const imagesDir = path.resolve(previous?.images_dir ?? o.images ?? String(plan.document.images_dir ?? ""));
+  const imagesDir = previous ? resolveProjectPath(previous.images_dir) : o.images ? path.resolve(o.images) : plan.imagesDir;
+  if (!imagesDir) throw new Error(`the plan ${shownPath(plan.planDir)} names no images folder; give --images DIR`);
   const requests = requestsOf(plan);
   const names = previous ? previous.models.map((m) => m.name) : [...new Set([...(o.models ?? DEFAULT_PAIRWISE_MODELS), ...ALWAYS_COMPARED])];
 
@@ -197,8 +199,8 @@ export async function runPairwiseAsk(o: PairwiseAskOptions): Promise<PairwiseAsk
           created_at: new Date().toISOString(),
           finished_at: null,
           command: o.command ?? [],
-          plan: { dir: shownPath(plan.planDir), sha256: plan.sha256, pairs: plan.pairs.length, ...(typeof plan.document["method"] === "string" ? { method: plan.document["method"] } : {}) },
-          images_dir: shownPath(imagesDir),
+          plan: { dir: displayPath(plan.planDir), sha256: plan.sha256, pairs: plan.pairs.length, ...(typeof plan.document["method"] === "string" ? { method: plan.document["method"] } : {}) },
+          images_dir: displayPath(imagesDir),
           orders_per_pair: 2,
           requests_per_model: requests.length,
           models: infos,

@@ -17,6 +17,7 @@
 import path from "node:path";
 import { bootstrapIndices, bootstrapSettings, isValidPrediction, latestRecords, percentileInterval, readRun, type BootstrapOptions } from "../../compare";
 import { shownPath } from "../../core/paths";
+import { resolveProjectPath } from "../../core/project-path";
 import { fitRatings, mappedOf, RATING_MODELS, type RatingModel } from "../fit/ratings";
 import { latestAnswers, readAnswers, readAskRun, type AnswerRecord, type AskRunInfo } from "../ask/run-folder";
 import { loadVotesOrThrow, type LoadVotesOptions, type VotesFile } from "../votes/load";
@@ -143,7 +144,7 @@ export async function evaluatePairwise(o: PairwiseEvaluateOptions): Promise<Pair
   const ratingModels = [...(o.ratingModels ?? RATING_MODELS)];
   const asks: { dir: string; run: AskRunInfo; records: AnswerRecord[] }[] = [];
   for (const dir of o.ask) asks.push({ dir: path.resolve(dir), run: await readAskRun(path.resolve(dir)), records: latestAnswers(await readAnswers(path.resolve(dir))) });
-  const images = o.images ?? asks[0]?.run.images_dir;
+  const images = o.images ?? (asks[0] ? resolveProjectPath(asks[0].run.images_dir) : undefined);
   if (!images) throw new Error("the images folder the votes name is needed (--images DIR)");
   const votes = await loadVotesOrThrow(o.votes, { ...o, images: path.resolve(images) });
   const human = votes.votes;

@@ -19,6 +19,7 @@ import { stringify } from "csv-stringify/sync";
 import { StagedOutput } from "../../core/atomic-output";
 import { listImageFiles } from "../../core/image";
 import { shownPath } from "../../core/paths";
+import { displayPath, resolveProjectPath } from "../../core/project-path";
 import { makeRng } from "../math/random";
 import { DEFAULT_PAIRWISE_DIR, pairwiseRunId } from "../outputs";
 import { fitBradleyTerry, type BradleyTerryOptions } from "../ratings/bradley-terry";
@@ -112,7 +113,7 @@ function planDocument(o: PairPlanOptions, plan: PairPlan, votes: VotesFile | und
     created_at: new Date().toISOString(),
     command: o.command ?? [],
     method: o.method,
-    images_dir: shownPath(o.images),
+    images_dir: displayPath(o.images),
     images: plan.images.length,
     ...(o.perImage !== undefined ? { per_image: o.perImage } : {}),
     ...(o.budget !== undefined ? { budget: o.budget } : {}),
@@ -227,6 +228,8 @@ export interface PlanFolder {
   pairs: { pair: number; left: string; right: string }[];
   /** sha256 of plan.csv (a resumed ask refuses a changed plan). */
   sha256: string;
+  /** The images folder plan.json names, absolute. */
+  imagesDir: string | null;
 }
 
 /** Read a plan folder (plan.json + plan.csv); a damaged one is an error naming the file and row. */
@@ -248,5 +251,6 @@ export async function readPlanFolder(planDir: string): Promise<PlanFolder> {
     if (!Number.isInteger(pair) || !r["left"] || !r["right"] || r["left"] === r["right"]) throw new Error(`${shownPath(csvFile)} row ${i + 2}: needs pair (an integer), left and right (two different images)`);
     return { pair, left: r["left"], right: r["right"] };
   });
-  return { planDir, document, pairs, sha256: createHash("sha256").update(text).digest("hex") };
+  const imagesDir = typeof document.images_dir === "string" ? resolveProjectPath(document.images_dir) : null;
+  return { planDir, document, pairs, sha256: createHash("sha256").update(text).digest("hex"), imagesDir };
 }
