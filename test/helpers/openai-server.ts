@@ -146,6 +146,25 @@ export interface TestServerOptions {
   rejectUnknownModels?: boolean;
   /** More routes, tried before the built-in ones. */
   extraRoutes?: Route[];
+  /**
+   * Pairwise requests (two images): the answer, by position. Default: the higher `scoreFor` is safer,
+   * equal scores "equal". Return "A" for both orders of a pair to inject an order flip.
+   */
+  pairAnswerFor?: (firstSha256: string, secondSha256: string, ctx: { index: number; attempt: number }) => PairReply;
+  /** p of each answer at the answer token (need not sum to 1). Default 0.8 on the answer, 0.1 on each other. */
+  pairDistribution?: (answer: PairReply) => Partial<Record<PairReply, number>>;
+}
+
+export type PairReply = "A" | "B" | "equal";
+
+/** Pairwise answers that follow the position ("A") on the pairs `flips` picks (by the two images' sha256), the scores elsewhere. */
+export function flipPairs(scoreFor: (sha: string) => number, flips: (a: string, b: string) => boolean): NonNullable<TestServerOptions["pairAnswerFor"]> {
+  return (first, second) => {
+    const [a, b] = first < second ? [first, second] : [second, first];
+    if (flips(a, b)) return "A";
+    const d = scoreFor(first) - scoreFor(second);
+    return d > 0 ? "A" : d < 0 ? "B" : "equal";
+  };
 }
 
 export interface RouteContext {
@@ -510,7 +529,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       record.imageSha256s.push(sha256Hex(bytes));
     }
     record.imageSha256 = record.imageSha256s[0];
-    const imageKey = record.imageSha256 ?? sha256Hex(JSON.stringify(body.messages));
+    const pairwise = urls.length === 2;
+    const imageKey = (pairwise ? record.imageSha256s.join("+") : record.imageSha256) ?? sha256Hex(JSON.stringify(body.messages));
     const attempt = attempts.get(imageKey) ?? 0;
     attempts.set(imageKey, attempt + 1);
     record.attempt = attempt;
@@ -610,6 +630,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         break;
     }
 
+    if (pairwise && b.kind === "ok") return sendPairReply(res, body, record, { index, attempt });
+
     // A reply: ok / reply / refusal / no-score.
     const score = scoreFor(imageKey, urls[0] ?? "");
     const reasons = opts.reasonsFor ? opts.reasonsFor(score) : DEFAULT_REASONS;
@@ -673,6 +695,33 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
         completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
       },
+    });
+  };
+
+  /** A pairwise reply: {"safer": …} by pairAnswerFor, logprobs over A/B/equal at the answer token. */
+  const sendPairReply = (res: http.ServerResponse, body: ChatRequest, record: RecordedRequest, ctx: { index: number; attempt: number }): void => {
+    const [first, second] = record.imageSha256s as [string, string];
+    const answer = opts.pairAnswerFor
+      ? opts.pairAnswerFor(first, second, ctx)
+      : (["B", "equal", "A"] as const)[Math.sign(scoreFor(first, "") - scoreFor(second, "")) + 1]!;
+    const rf = body.response_format;
+    const content = rf?.type === "json_schema" || rf?.type === "json_object" ? JSON.stringify({ safer: answer }) : `{"safer": "${answer}"}`;
+    const dist = opts.pairDistribution ? opts.pairDistribution(answer) : { A: 0.1, B: 0.1, equal: 0.1, [answer]: 0.8 };
+    const tokens = content.match(/[A-Za-z]+|[^A-Za-z]+/g) ?? [];
+    const topN = Math.max(1, body.top_logprobs ?? 1);
+    const lp = tokens.map((t) => {
+      if (t !== answer) return { ...tl(t, 1), top_logprobs: [tl(t, 1)] };
+      const alts = Object.entries(dist).filter(([, p]) => (p ?? 0) > 0).map(([k, p]) => tl(k, p!));
+      return { ...tl(t, dist[answer] ?? 0), top_logprobs: alts.sort((x, y) => y.logprob - x.logprob).slice(0, topN) };
+    });
+    const wantLogprobs = body.logprobs === true && opts.logprobs !== "ignored";
+    sendJson(res, 200, {
+      id: `chatcmpl-test-${ctx.index}`,
+      object: "chat.completion",
+      created: 1_700_000_000 + ctx.index,
+      model: record.model,
+      choices: [{ index: 0, message: { role: "assistant", content, refusal: null, annotations: [] }, logprobs: wantLogprobs ? { content: lp, refusal: null } : null, finish_reason: "stop" }],
+      usage: { prompt_tokens: 170 + 60, completion_tokens: tokens.length, total_tokens: 230 + tokens.length },
     });
   };
 

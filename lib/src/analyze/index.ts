@@ -5,6 +5,7 @@
  */
 export { analyzeRun as run, type AnalyzeOptions, type AnalyzeResult } from "./run";
 export { runCharts, type RunChart } from "./run-charts";
+export { chartPage, PAGE_STYLE } from "./pages";
 export { ChartRenderer, DEFAULT_CHROMIUM_PATH, findChromium } from "./png";
 export { BAR_METRICS, blandAltman, blandAltmanStats, confusionHeatmap, metricBars, scatterPredictedVsExpected, signedErrorHistogram, type BarMetric } from "./charts";
 export {
@@ -15,6 +16,13 @@ export {
   METRICS_CSV_COLUMNS,
   metricsRows,
   metricsWorkbook,
+  addSheet,
+  sheetName,
+  withCi,
+  fmtCoef,
+  fmtRate,
+  fmtUsd,
+  type SheetColumn,
   reportWarnings,
   skippedModels,
   writeRunReports,

@@ -5,7 +5,7 @@ import { escapeHtml } from "../core/html";
 import { reportWarnings } from "./report";
 import type { RunChart } from "./run-charts";
 
-const PAGE_STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1100px}
+export const PAGE_STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:22px;margin:0 0 4px}.meta{color:#666;font-size:13px;margin:0 0 16px}
 .warning{background:#fff3cd;border:1px solid #e0b200;padding:6px 10px;margin:6px 0;border-radius:4px}
 ul{line-height:1.7}a{color:#2f5f8f}`;
@@ -14,7 +14,7 @@ ul{line-height:1.7}a{color:#2f5f8f}`;
  * A chart as a complete offline HTML page: plotly.js inlined, the chart in `#chart`. When the chart
  * has been drawn the page sets `data-rendered` on <body> (or `data-render-error` with the reason).
  */
-export function chartPage(chart: RunChart, run: { run_id: string }): string {
+export function chartPage(chart: RunChart, run: { run_id: string; kind?: string }): string {
   const height = Number(chart.figure.layout.height ?? 460);
   const spec = JSON.stringify({ data: chart.figure.data, layout: chart.figure.layout, config: { responsive: true, displaylogo: false } }).replace(/</g, "\\u003c");
   return `<!DOCTYPE html>
@@ -27,7 +27,7 @@ export function chartPage(chart: RunChart, run: { run_id: string }): string {
 </head>
 <body>
 <h1>${escapeHtml(chart.title)}</h1>
-<p class="meta">streetsafe comparison run ${escapeHtml(run.run_id)} · <a href="index.html">all charts</a></p>
+<p class="meta">streetsafe ${escapeHtml(run.kind ?? "comparison")} run ${escapeHtml(run.run_id)} · <a href="index.html">all charts</a></p>
 ${plotlyScriptTag()}
 <div id="chart" class="streetsafe-chart" style="width:100%;height:${height}px"></div>
 <script type="text/javascript">(function(){

@@ -26,9 +26,23 @@ function promptTextTokens(scale: Scale): number {
 
 /** Estimated USD for `requests` answers of an API model; null when unpriced. */
 export function estimateRunCost(modelId: string, requests: number, scale: Scale, opts: { detail?: "low" | "high" | "auto"; imageSize?: [number, number]; batch?: boolean } = {}): number | null {
-  const [w, h] = opts.imageSize ?? [768, 768];
+  return estimateChatCost(modelId, requests, { texts: [systemPrompt(scale), userPrompt(scale)], textTokens: promptTextTokens(scale), messages: 2, images: 1, outputTokens: EXPECTED_OUTPUT_TOKENS, ...opts });
+}
+
+/**
+ * Estimated USD for `requests` chat requests of one shape: the prompt `texts`, `messages` chat turns,
+ * `images` images each (priced by the model's image-token rule at `detail`, default low, 768×768), and
+ * `outputTokens` per reply (`textTokens`: the texts' count when already known); null when the model is unpriced. Any task's estimate (scores, pairs) is this.
+ */
+export function estimateChatCost(
+  modelId: string,
+  requests: number,
+  shape: { texts: readonly string[]; textTokens?: number; messages: number; images: number; outputTokens: number; detail?: "low" | "high" | "auto"; imageSize?: [number, number]; batch?: boolean },
+): number | null {
+  const [w, h] = shape.imageSize ?? [768, 768];
   const rule = /gpt-4o-mini/.test(modelId) ? GPT4O_MINI_IMAGE_TOKENS : GPT4O_IMAGE_TOKENS;
-  const input = 2 * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS + promptTextTokens(scale) + imageTokens(w, h, opts.detail ?? "low", rule);
-  const one = answerCost(modelId, { inputTokens: input, outputTokens: EXPECTED_OUTPUT_TOKENS }, opts.batch);
+  const input =
+    shape.messages * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS + (shape.textTokens ?? shape.texts.reduce((n, t) => n + countTextTokens(t), 0)) + shape.images * imageTokens(w, h, shape.detail ?? "low", rule);
+  const one = answerCost(modelId, { inputTokens: input, outputTokens: shape.outputTokens }, shape.batch);
   return one === null ? null : one * requests;
 }

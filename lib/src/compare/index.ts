@@ -39,8 +39,11 @@ export {
   type RunModelInfo,
 } from "./run-folder";
 export { computeRunMetrics } from "./run-metrics";
-export { estimateRunCost } from "./cost";
-export { newRunId } from "./run-folder";
+export { estimateChatCost, estimateRunCost } from "./cost";
+export { RunBudget } from "./run/budget";
+export { ImagePool } from "./run/image-pool";
+export { newRunId, PredictionLog, readJsonLines } from "./run-folder";
+export { packageVersions } from "./versions";
 export {
   averageRanks,
   bootstrapCI,

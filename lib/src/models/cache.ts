@@ -40,7 +40,7 @@ const predictionSchema = z
   })
   .passthrough();
 
-const entrySchema = z.object({ format: z.literal(CACHE_FORMAT), key: z.string(), storedAt: z.string(), prediction: predictionSchema });
+const entrySchema = z.object({ format: z.literal(CACHE_FORMAT), key: z.string(), storedAt: z.string(), prediction: z.unknown() });
 
 /** JSON with object keys sorted at every depth; undefined fields dropped (as JSON.stringify does). */
 export function stableStringify(value: unknown): string {
@@ -81,6 +81,22 @@ export class ResponseCache {
 
   /** The stored prediction, or undefined on a miss (also for an unreadable or foreign entry). */
   async get(key: string): Promise<Prediction | undefined> {
+    const p = await this.getValue(key, predictionSchema);
+    return p && p.error === undefined ? (p as Prediction) : undefined;
+  }
+
+  /** Store a prediction; one with an error or no score is not stored. */
+  async set(key: string, p: Prediction): Promise<void> {
+    if (p.error !== undefined || p.score === null) return;
+    const { cached: _cached, ...prediction } = p;
+    await this.setValue(key, prediction);
+  }
+
+  /**
+   * A stored answer of any shape (other tasks asked of a model, such as pairwise judgments), checked
+   * against `schema`; undefined on a miss, or for an unreadable, foreign or non-matching entry.
+   */
+  async getValue<T>(key: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>): Promise<T | undefined> {
     let text: string;
     try {
       text = await fs.readFile(this.pathFor(key), "utf8");
@@ -95,15 +111,14 @@ export class ResponseCache {
       return undefined;
     }
     const entry = entrySchema.safeParse(data);
-    if (!entry.success || entry.data.key !== key || entry.data.prediction.error !== undefined) return undefined;
-    return entry.data.prediction as Prediction;
+    if (!entry.success || entry.data.key !== key) return undefined;
+    const value = schema.safeParse(entry.data.prediction);
+    return value.success ? value.data : undefined;
   }
 
-  /** Store a prediction; one with an error or no score is not stored. */
-  async set(key: string, p: Prediction): Promise<void> {
-    if (p.error !== undefined || p.score === null) return;
-    const { cached: _cached, ...prediction } = p;
-    const entry = { format: CACHE_FORMAT, key, storedAt: new Date().toISOString(), prediction };
+  /** Store an answer under `key` (the caller decides what is worth storing: never failures). */
+  async setValue(key: string, value: unknown): Promise<void> {
+    const entry = { format: CACHE_FORMAT, key, storedAt: new Date().toISOString(), prediction: value };
     const file = this.pathFor(key);
     const dir = path.dirname(file);
     await writeFileAtomic(file, JSON.stringify(entry, null, 1) + "\n", { dirExists: this.made.has(dir) });

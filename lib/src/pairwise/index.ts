@@ -3,10 +3,11 @@
  * → validated votes → Bradley–Terry, TrueSkill and Q-score ratings with their uncertainty → the 1–10
  * scale by a stated rule → a run folder (and a ground-truth file `prepare` reads); pair plans for asking
  * models; and the evaluation of pairwise answers against human votes (pair majorities, score agreement,
- * position bias). `fit` and `plan` run a step; the rest are its parts, for notebooks.
+ * position bias); models asked about pairs in both orders (`ask`) and judged against the votes (`evaluate`).
+ * `fit`, `plan`, `ask` and `evaluate` run a step; the rest are its parts, for notebooks.
  */
 export { runFit as fit, type PairwiseFitOptions, type PairwiseFitResult } from "./fit/run";
-export { runPairPlan as plan, formatPlanSummary, PLAN_FILES, PLAN_METHODS, type PairPlanOptions, type PairPlanResult, type PlanMethod } from "./plan/run";
+export { runPairPlan as plan, formatPlanSummary, PLAN_FILES, PLAN_METHODS, readPlanFolder, type PairPlanOptions, type PairPlanResult, type PlanFolder, type PlanMethod } from "./plan/run";
 export { DEFAULT_PAIRWISE_DIR } from "./outputs";
 export { fitRatings, MAPPING_CHOICES, mappedOf, RATING_MODELS, summarizeVotes, type FitRatingsOptions, type MappingChoice, type RatingFit, type RatingModel, type VoteSummary } from "./fit/ratings";
 export { fittedModels, GROUND_TRUTH_COLUMNS, groundTruthRows, scoreColumns, scoreRows, type ScoreColumn, type ScoreRow } from "./fit/table";
@@ -26,3 +27,25 @@ export { alignScores, scoreAgreement, type CorrelationSummary, type Estimate } f
 export { kendallTauB } from "./evaluate/kendall";
 export { resolveOrderedAnswers, type OrderBiasOptions, type OrderBiasSummary, type OrderedAnswer, type PairResolution, type PositionAnswer, type ResolvedPair } from "./evaluate/order-bias";
 export { outcomeProbabilities, simulateVotes, type SimulateOptions } from "./simulate";
+export { biasByModel, DEFAULT_PAIRWISE_MODELS, formatAskSummary, runPairwiseAsk as ask, type PairwiseAskOptions, type PairwiseAskResult } from "./ask/run";
+export { ASK_FILES, latestAnswers, readAnswers, readAskRun, type AnswerRecord, type AskModelInfo, type AskRunInfo, type PairOrder } from "./ask/run-folder";
+export { failedJudgment, type JudgeMethod, type PairJudge, type PairJudgment, type PairProbabilities } from "./ask/judge";
+export { judgeFor } from "./ask/judges";
+export { CachedPairJudge } from "./ask/cached-judge";
+export { answerProbabilities, OpenAIPairJudge } from "./ask/openai-judge";
+export { answerFromScores, ScorePairJudge } from "./ask/score-judge";
+export { QwenPairJudge, qwenPairMessages } from "./ask/qwen-judge";
+export { DEFAULT_EQUAL_CREDIT, evaluatePairwise, type ModelEvaluation, type PairwiseEvaluateOptions, type PairwiseEvaluation, type Protocol } from "./evaluate/run";
+export {
+  agreementBars,
+  EVALUATE_FILES,
+  evaluationCharts,
+  evaluationRows,
+  formatEvaluationMarkdown,
+  formatEvaluationText,
+  positionBiasBars,
+  runPairwiseEvaluate as evaluate,
+  scoreScatter,
+  type PairwiseEvaluateResult,
+  type PairwiseEvaluateRunOptions,
+} from "./evaluate/report";

@@ -4,7 +4,7 @@ import { newRunId } from "../compare";
 
 export const DEFAULT_PAIRWISE_DIR = path.join("results", "pairwise");
 
-/** `fit-2026-12-01T10-00-00-000Z`, `plan-…` (phase 2 adds `ask-…`, `evaluate-…`): sortable, filesystem-safe. */
-export function pairwiseRunId(kind: "fit" | "plan", now = new Date()): string {
+/** `fit-2026-12-01T10-00-00-000Z`, `plan-…` , `ask-…`, `evaluate-…`: sortable, filesystem-safe. */
+export function pairwiseRunId(kind: "fit" | "plan" | "ask" | "evaluate", now = new Date()): string {
   return `${kind}-${newRunId(now)}`;
 }

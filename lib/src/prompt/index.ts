@@ -3,3 +3,19 @@ export { assistantTarget, PROMPT_VERSION, promptHash, roundScore, systemPrompt, 
 export { promptMessages, type ImageDetail, type OpenAIChatMessage, type OpenAIImagePart, type OpenAITextPart } from "./messages";
 export { parseScoreText, splitReasons, type ScoreTextFailure, type ScoreTextResult } from "./score-text";
 export { scoreOffset } from "./score-position";
+export {
+  answerOfToken,
+  PAIR_ANSWERS,
+  PAIR_SCHEMA_NAME,
+  pairAnswerOffset,
+  pairSchema,
+  PAIRWISE_PROMPT_VERSION,
+  pairwiseMessages,
+  pairwisePromptHash,
+  pairwiseSystemPrompt,
+  pairwiseUserParts,
+  pairwiseUserPrompt,
+  parsePairAnswer,
+  type PairAnswer,
+  type PairAnswerResult,
+} from "./pairwise";

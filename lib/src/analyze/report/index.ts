@@ -12,6 +12,6 @@
  */
 export { formatRunReport, writeRunReports } from "./write";
 export { METRICS_CSV_COLUMNS, metricsRows } from "./csv";
-export { metricsWorkbook } from "./xlsx";
+export { addSheet, metricsWorkbook, sheetName, type SheetColumn } from "./xlsx";
 export { BEST_WORST_COUNT, bestAndWorst, CONSTANT_BASELINE, isBaseline, reportWarnings, skippedModels } from "./facts";
-export { fmtCoef, fmtError, fmtP, fmtRate, fmtScore, fmtSignedError, fmtUsd } from "./format";
+export { fmtCoef, fmtError, fmtP, fmtRate, fmtScore, fmtSignedError, fmtUsd, withCi } from "./format";

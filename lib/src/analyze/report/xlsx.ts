@@ -35,7 +35,7 @@ function metricsColumnFormat(col: string): string | undefined {
   return undefined;
 }
 
-interface SheetColumn {
+export interface SheetColumn {
   header: string;
   key: string;
   width?: number;
@@ -43,7 +43,7 @@ interface SheetColumn {
 }
 
 /** Excel sheet names: ≤ 31 characters, none of []:*?/\, unique ignoring case. */
-function sheetName(wanted: string, used: Set<string>): string {
+export function sheetName(wanted: string, used: Set<string>): string {
   const clean = wanted.replace(/[[\]:*?/\\]/g, "_").replace(/^'+|'+$/g, "") || "sheet";
   let name = clean.slice(0, 31);
   for (let i = 2; used.has(name.toLowerCase()); i++) {
@@ -61,7 +61,7 @@ type SheetSink = ExcelJS.Workbook | ExcelJS.stream.xlsx.WorkbookWriter;
  * One sheet: the header row styled and frozen, an auto-filter, then the rows. On a streamed workbook each
  * row is committed (written out and let go) as it is added, so memory does not grow with the rows.
  */
-function addSheet(wb: SheetSink, name: string, columns: SheetColumn[], rows: Iterable<Record<string, unknown>>): void {
+export function addSheet(wb: SheetSink, name: string, columns: SheetColumn[], rows: Iterable<Record<string, unknown>>): void {
   const streaming = !(wb instanceof excelJS().Workbook);
   const ws = wb.addWorksheet(name, { views: [{ state: "frozen", ySplit: 1 }] });
   ws.columns = columns.map((c) => ({ header: c.header, key: c.key, width: c.width ?? Math.max(10, c.header.length + 2), style: c.numFmt ? { numFmt: c.numFmt } : {} }));

@@ -1,14 +1,26 @@
 /**
  * `npx streetsafe pairwise <subcommand>`: the pairwise step as a family of subcommands —
  *   fit    votes → Bradley–Terry / TrueSkill / Q-score with intervals → 1–10 → a run folder
- *   plan   which pairs to ask a model, for a budget (random, adaptive, or the voted pairs)
- * (phase 2 adds `ask`, models judging the planned pairs in both orders, and `evaluate`).
- * Flags become library options in pure functions (`fitOptions`, `planOptions`; tested table-style).
+ *   plan      which pairs to ask a model, for a budget (random, adaptive, or the voted pairs)
+ *   ask       models judge the planned pairs in both orders ("which looks safer?") → an ask run folder
+ *   evaluate  ask runs (and a compare run's absolute scores) against the human votes → report, charts, Excel
+ * Flags become library options in pure functions (`fitOptions`, `planOptions`, `askOptions`,
+ * `evaluateOptions`; tested table-style).
  */
 import { InvalidArgumentError, type Command } from "commander";
 import { choiceFlag, intFlag } from "../args";
 import { parseScale } from "../../core/scale";
+import { createProgress, type Progress } from "../../core/progress";
+import { shownPath } from "../../core/paths";
 import {
+  ask as runAsk,
+  DEFAULT_EQUAL_CREDIT,
+  DEFAULT_PAIRWISE_MODELS,
+  evaluate as runEvaluate,
+  formatAskSummary,
+  formatEvaluationText,
+  type PairwiseAskOptions,
+  type PairwiseEvaluateRunOptions,
   DEFAULT_PAIRWISE_DIR,
   fit as runFit,
   formatFitSummary,
@@ -56,6 +68,85 @@ export interface PairwisePlanFlags extends VoteFlags {
   model: "bt" | "trueskill";
   priorSd: string;
   seed: number;
+}
+
+export interface PairwiseAskFlags {
+  plan?: string;
+  images?: string;
+  perImage?: number;
+  budget?: number;
+  models: string[];
+  outputDir: string;
+  resume?: string;
+  concurrency?: number;
+  maxCost?: string;
+  cache: boolean;
+  dataDir: string;
+  config: string;
+  gpt4Model?: string;
+  qwen2vlDir?: string;
+  seed: number;
+}
+
+export interface PairwiseEvaluateFlags extends VoteFlags {
+  votes: string;
+  ask: string[];
+  compareRun?: string;
+  ratingModel: string[];
+  equalCredit: string;
+  bootstrap: number;
+  level: string;
+  seed: number;
+}
+
+/** `pairwise ask` flags → library options (pure). */
+export function askOptions(f: PairwiseAskFlags): PairwiseAskOptions {
+  let maxCost: number | undefined;
+  if (f.maxCost !== undefined) {
+    maxCost = Number(f.maxCost);
+    if (f.maxCost.trim() === "" || !Number.isFinite(maxCost) || maxCost < 0) throw new Error(`--max-cost must be a number of US dollars ≥ 0, got "${f.maxCost}"`);
+  }
+  if (!f.resume && !f.plan && f.perImage === undefined && f.budget === undefined) throw new Error("which pairs? give --plan DIR (from `streetsafe pairwise plan`), --per-image K or --budget N (with --images), or --resume RUN");
+  if (f.plan && (f.perImage !== undefined || f.budget !== undefined)) throw new Error("--plan and --per-image/--budget exclude each other");
+  if (f.perImage !== undefined && f.budget !== undefined) throw new Error("--per-image (a random plan) and --budget (an adaptive plan) exclude each other");
+  if ((f.perImage !== undefined || f.budget !== undefined) && !f.images) throw new Error("--per-image/--budget make a plan of the images in --images DIR");
+  return {
+    ...(f.plan !== undefined ? { plan: f.plan } : {}),
+    ...(f.images !== undefined ? { images: f.images } : {}),
+    ...(f.perImage !== undefined ? { perImage: f.perImage } : {}),
+    ...(f.budget !== undefined ? { budget: f.budget } : {}),
+    models: f.models,
+    outputDir: f.outputDir,
+    ...(f.resume !== undefined ? { resume: f.resume } : {}),
+    ...(f.concurrency !== undefined ? { concurrency: f.concurrency } : {}),
+    ...(maxCost !== undefined ? { maxCost } : {}),
+    ...(f.cache ? {} : { cacheDir: null }),
+    dataDir: f.dataDir,
+    configPath: f.config,
+    ...(f.gpt4Model !== undefined ? { gpt4Model: f.gpt4Model } : {}),
+    ...(f.qwen2vlDir !== undefined ? { qwen2vlDir: f.qwen2vlDir } : {}),
+    seed: f.seed,
+  };
+}
+
+/** `pairwise evaluate` flags → library options (pure). */
+export function evaluateOptions(f: PairwiseEvaluateFlags): PairwiseEvaluateRunOptions {
+  const level = Number(f.level);
+  if (f.level.trim() === "" || !(level > 0 && level < 1)) throw new Error(`--level must be a number between 0 and 1 (e.g. 0.95), got "${f.level}"`);
+  const credit = Number(f.equalCredit);
+  if (f.equalCredit.trim() === "" || !(credit >= 0 && credit <= 1)) throw new Error(`--equal-credit must be a number from 0 to 1, got "${f.equalCredit}"`);
+  if (f.ask.length === 0 && !f.compareRun) throw new Error("nothing to evaluate: give --ask DIR (an ask run) and/or --compare-run DIR");
+  const { outputDir, ...votes } = voteOptions(f);
+  return {
+    ...votes,
+    votes: f.votes,
+    ask: f.ask,
+    ...(f.compareRun !== undefined ? { compareRun: f.compareRun } : {}),
+    ratingModels: models(f.ratingModel),
+    equalCredit: credit,
+    bootstrap: { iterations: f.bootstrap, seed: f.seed, level },
+    outputDir,
+  };
 }
 
 /** "left=Image A,winner=Choice" → column names (keys left, right, winner, question). */
@@ -163,7 +254,7 @@ function voteFlags(cmd: Command, votesRequired: boolean): Command {
 export function register(program: Command): void {
   const pw = program
     .command("pairwise")
-    .description("pairwise judgments: fit scores with uncertainty to votes on pairs, plan which pairs to ask");
+    .description("pairwise judgments: fit scores with uncertainty to votes on pairs, plan which pairs to ask, ask models, evaluate them");
 
   voteFlags(pw.command("fit").description("votes → Bradley–Terry, TrueSkill and Q-score with intervals → 1–10 scores in a run folder"), true)
     .option("--model <name>", "rating model: bt, trueskill, qscore or all; repeat for several", modelFlag)
@@ -193,5 +284,68 @@ export function register(program: Command): void {
     .action(async (flags: PairwisePlanFlags) => {
       const result = await runPlan({ ...planOptions(flags), command: ["streetsafe", "pairwise", ...process.argv.slice(3)] });
       console.log(formatPlanSummary(result));
+    });
+
+  pw.command("ask")
+    .description("models judge every planned pair in both orders (both images in one request) → an ask run folder; prints the cost estimate first")
+    .option("--plan <dir>", "a plan folder from `streetsafe pairwise plan`")
+    .option("--images <dir>", "images folder (default: the plan's); with --per-image/--budget, the images to plan over")
+    .option("--per-image <k>", "make a random plan: comparisons per image", intFlag("--per-image", 1))
+    .option("--budget <n>", "make an adaptive plan of N pairs", intFlag("--budget", 1))
+    .option("--models <names...>", `models to ask (the mean baseline is always added; default ${DEFAULT_PAIRWISE_MODELS.join(" ")})`, DEFAULT_PAIRWISE_MODELS)
+    .option("--output-dir <dir>", "where run folders are made", DEFAULT_PAIRWISE_DIR)
+    .option("--resume <run>", "continue an ask run (its folder name under --output-dir, or a path): asks what is missing or failed")
+    .option("--concurrency <n>", "requests in flight per model (default: per model from the config)", intFlag("--concurrency", 1, 256))
+    .option("--max-cost <usd>", "refuse to start above this estimate, and stop once this much was spent")
+    .option("--no-cache", "ask again instead of using cached answers")
+    .option("--data-dir <dir>", "where step 1 wrote its splits (the baselines learn from the train split)", "data")
+    .option("--config <file>", "model config file", "models/models.json")
+    .option("--gpt4-model <id>", "model id for gpt4")
+    .option("--qwen2vl-dir <dir>", "ONNX export folder for qwen2vl-ft")
+    .option("--seed <n>", "seed of a plan made here", intFlag("--seed"), 42)
+    .action(async (flags: PairwiseAskFlags) => {
+      const stop = new AbortController();
+      const onSigint = () => {
+        console.error("\nstopping: finished answers are saved; --resume asks the rest");
+        stop.abort();
+      };
+      process.once("SIGINT", onSigint);
+      let bar: Progress | undefined;
+      try {
+        const result = await runAsk({
+          ...askOptions(flags),
+          command: ["streetsafe", "pairwise", ...process.argv.slice(3)],
+          signal: stop.signal,
+          log: (l) => console.error(l),
+          onProgress: (p) => {
+            bar ??= createProgress("asking", p.total);
+            bar.update(p.done, `failed ${p.failed} · ${p.ratePerSecond.toFixed(1)}/s · $${p.costUsd.toFixed(4)}`);
+          },
+        });
+        bar?.stop();
+        console.log(formatAskSummary(result));
+        const failed = result.records.filter((r) => r.answer === null).length;
+        if (!result.complete || failed > 0) {
+          process.exitCode = 4;
+          console.error(`${failed} requests failed${result.complete ? "" : `, the run is incomplete (${result.stopReason ?? "stopped"})`}; continue with: npx streetsafe pairwise ask --resume ${shownPath(result.runDir)}`);
+        }
+      } finally {
+        bar?.stop();
+        process.removeListener("SIGINT", onSigint);
+      }
+    });
+
+  voteFlags(pw.command("evaluate").description("ask runs (and a compare run's scores) against human votes: agreement, score correlations, position bias → report, charts, Excel"), true)
+    .option("--ask <dir>", "an ask run folder; repeat for several", collect, [])
+    .option("--compare-run <dir>", "a compare run folder: its absolute-score models judged on the same pairs")
+    .option("--rating-model <name>", "rating models for score agreement: bt, trueskill, qscore or all; repeat for several", modelFlag)
+    .option("--equal-credit <x>", "credit for a tie on a pair humans decided (0.5 = chance)", String(DEFAULT_EQUAL_CREDIT))
+    .option("--bootstrap <n>", "bootstrap resamples of every CI", intFlag("--bootstrap", 100, 100_000), 1000)
+    .option("--level <p>", "level of every interval", "0.95")
+    .option("--seed <n>", "bootstrap seed", intFlag("--seed"), 42)
+    .action(async (flags: PairwiseEvaluateFlags) => {
+      const result = await runEvaluate({ ...evaluateOptions({ ...flags, ratingModel: flags.ratingModel ?? ["all"] }), command: ["streetsafe", "pairwise", ...process.argv.slice(3)] });
+      console.log(formatEvaluationText(result.evaluation).trimEnd());
+      console.log(`\nevaluation folder: ${shownPath(result.runDir)} (${result.files.length} files: report.md, evaluation.xlsx, plots/index.html, …)`);
     });
 }

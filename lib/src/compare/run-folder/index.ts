@@ -15,5 +15,5 @@ export {
   type RunMetrics,
   type RunModelInfo,
 } from "./schema";
-export { isValidPrediction, itemKey, latestRecords, latestRun, modelRecords, readPredictions, readRun, readRunInfo, readRunMetrics, recordModels, type RunData } from "./read";
+export { isValidPrediction, itemKey, readJsonLines, latestRecords, latestRun, modelRecords, readPredictions, readRun, readRunInfo, readRunMetrics, recordModels, type RunData } from "./read";
 export { newRunId, PredictionLog, writeRunInfo, writeRunMetrics } from "./write";

@@ -24,13 +24,22 @@ export const itemKey = (model: string, image: string) => `${model}\u0000${image}
  */
 export async function readPredictions(runDir: string): Promise<PredictionRecord[]> {
   const file = path.join(runDir, RUN_FILES.predictions);
+  return readJsonLines(file, (rec) => (PredictionLineSchema.safeParse(rec).success ? (rec as PredictionRecord) : "is not a prediction record (needs model, image and expected)"), "re-run the comparison");
+}
+
+/**
+ * Every complete line of a JSONL log of answers (none when the file is missing): `check` returns the
+ * record or why it is not one. A last line cut off by a crash is ignored (its item is asked again); any
+ * other unreadable line means a damaged run folder and is an error naming the line and `fix`.
+ */
+export async function readJsonLines<T>(file: string, check: (rec: unknown) => T | string, fix: string): Promise<T[]> {
   let text: string;
   try {
     text = await fs.readFile(file, "utf8");
   } catch {
     return [];
   }
-  const out: PredictionRecord[] = [];
+  const out: T[] = [];
   const lines = text.split("\n");
   lines.forEach((line, i) => {
     if (!line.trim()) return;
@@ -39,12 +48,11 @@ export async function readPredictions(runDir: string): Promise<PredictionRecord[
       rec = JSON.parse(line);
     } catch (e) {
       if (lines.slice(i + 1).every((l) => !l.trim())) return;
-      throw new Error(`${file} line ${i + 1} is not valid JSON (${(e as Error).message}); the run folder is damaged — re-run the comparison`);
+      throw new Error(`${file} line ${i + 1} is not valid JSON (${(e as Error).message}); the run folder is damaged — ${fix}`);
     }
-    if (!PredictionLineSchema.safeParse(rec).success) {
-      throw new Error(`${file} line ${i + 1} is not a prediction record (needs model, image and expected)`);
-    }
-    out.push(rec as PredictionRecord);
+    const r = check(rec);
+    if (typeof r === "string") throw new Error(`${file} line ${i + 1} ${r}`);
+    out.push(r);
   });
   return out;
 }

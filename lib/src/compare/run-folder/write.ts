@@ -25,9 +25,10 @@ export async function writeRunMetrics(runDir: string, metrics: RunMetrics): Prom
 /**
  * Appends records to predictions.jsonl in order through one open file: the lines that arrive while a
  * write is under way go out together in the next one (one write per burst of answers, not an open,
- * write and close per answer). Each `append` resolves once its line is written.
+ * write and close per answer). Each `append` resolves once its line is written. Any JSONL log of answers
+ * (`R`: compare's predictions, the pairwise answers).
  */
-export class PredictionLog {
+export class PredictionLog<R = PredictionRecord> {
   private queue: string[] = [];
   private waiting: (() => void)[] = [];
   private writing: Promise<void> | null = null;
@@ -39,14 +40,17 @@ export class PredictionLog {
   ) {}
 
   static async open(runDir: string): Promise<PredictionLog> {
-    const file = path.join(runDir, RUN_FILES.predictions);
-    // Drop a partial last line a crash may have left, so the next append starts on a fresh line.
-    const text = await fs.readFile(file, "utf8").catch(() => "");
-    if (text && !text.endsWith("\n")) await fs.writeFile(file, text.slice(0, text.lastIndexOf("\n") + 1));
-    return new PredictionLog(file, await fs.open(file, "a"));
+    return PredictionLog.openFile<PredictionRecord>(path.join(runDir, RUN_FILES.predictions));
   }
 
-  append(r: PredictionRecord): Promise<void> {
+  /** A log at `file`, with a partial last line a crash may have left dropped, so the next append starts on a fresh line. */
+  static async openFile<R>(file: string): Promise<PredictionLog<R>> {
+    const text = await fs.readFile(file, "utf8").catch(() => "");
+    if (text && !text.endsWith("\n")) await fs.writeFile(file, text.slice(0, text.lastIndexOf("\n") + 1));
+    return new PredictionLog<R>(file, await fs.open(file, "a"));
+  }
+
+  append(r: R): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     this.queue.push(JSON.stringify(r) + "\n");
     const done = new Promise<void>((resolve) => this.waiting.push(resolve));

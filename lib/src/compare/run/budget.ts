@@ -30,9 +30,14 @@ export class RunBudget {
 
   /** Count one answer as recorded; at --max-cost, stop what is still to go. */
   count(r: PredictionRecord): void {
+    this.countAnswer(r.predicted === null, r.cost_usd);
+  }
+
+  /** Count one answer of any task (failed or not, its cost); at --max-cost, stop what is still to go. */
+  countAnswer(failed: boolean, costUsd: number | null): void {
     this.done++;
-    if (r.predicted === null) this.failed++;
-    this.spent += r.cost_usd ?? 0;
+    if (failed) this.failed++;
+    this.spent += costUsd ?? 0;
     this.report();
     if (this.maxCost !== undefined && this.spent >= this.maxCost && !this.stop.signal.aborted) {
       this.stopReason = `--max-cost $${this.maxCost.toFixed(2)} reached ($${this.spent.toFixed(4)} spent)`;

@@ -31,7 +31,7 @@ export class ImagePool {
    * `holder` (a model name) takes `items[i]`'s prepared image, and queues the images of the items after
    * it (`concurrency` sets how far ahead). Pair every call with `release(holder, items[i])`.
    */
-  acquire(holder: string, items: readonly TestItem[], i: number, concurrency: number): Promise<PreparedImage> {
+  acquire(holder: string, items: readonly Pick<TestItem, "image">[], i: number, concurrency: number): Promise<PreparedImage> {
     const ahead = Math.max(PREFETCH_MIN, 2 * concurrency);
     const own = this.hold(holder, items[i]!.image); // first: the preparations run in the order asked
     for (let k = i + 1; k <= Math.min(items.length - 1, i + ahead); k++) this.hold(holder, items[k]!.image);
@@ -39,7 +39,7 @@ export class ImagePool {
   }
 
   /** `holder` is done with `item`'s image; an image nobody holds is let go. */
-  release(holder: string, item: TestItem): void {
+  release(holder: string, item: Pick<TestItem, "image">): void {
     const e = this.entries.get(item.image);
     if (!e) return;
     e.holders.delete(holder);
@@ -47,7 +47,7 @@ export class ImagePool {
   }
 
   /** The sha256 of `item`'s prepared image without keeping the image (prepared now if never before). */
-  async sha256(holder: string, item: TestItem): Promise<string> {
+  async sha256(holder: string, item: Pick<TestItem, "image">): Promise<string> {
     const known = this.shas.get(item.image);
     if (known) return known;
     try {

@@ -219,21 +219,62 @@ export class OpenAIChatModel implements ScoreModel {
   }
 
   async predict(image: PreparedImage, opts: PredictOptions = {}): Promise<Prediction> {
+    return this.complete(
+      () => this.chatRequestBody(image, opts),
+      (completion, ms) => this.predictionFromCompletion(completion, ms),
+      (error, ms, transient) => ({ ...this.failure(error, "", ms), transient }),
+      opts.signal,
+    );
+  }
+
+  /**
+   * One chat request through this model's client: `body()` is built anew for each try, so it follows
+   * the fallbacks taken (response format, logprobs); `read` turns the completion into the answer and
+   * `fail` a failure (its text already described and scrubbed of the key; `transient`: asking again later may
+   * fix it). A stop by `signal` throws.
+   * Used by `predict` and by other tasks asked of the same model (the pairwise judge).
+   */
+  async complete<T>(body: () => ChatCompletionCreateParamsNonStreaming, read: (completion: ChatCompletion, latencyMs: number) => T, fail: (error: string, latencyMs: number, transient: boolean) => T, signal?: AbortSignal): Promise<T> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
     for (let fallbacksLeft = 3; ; fallbacksLeft--) {
       const asked = { format: this.format, logprobs: this.logprobsOn };
       try {
-        const completion = await this.client.chat.completions.create(this.chatRequestBody(image, opts), {
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        });
-        return this.predictionFromCompletion(completion, latency());
+        const completion = await this.client.chat.completions.create(body(), { ...(signal ? { signal } : {}) });
+        return read(completion, latency());
       } catch (err) {
-        if (opts.signal?.aborted || err instanceof APIUserAbortError) throw err;
+        if (signal?.aborted || err instanceof APIUserAbortError) throw err;
         if (fallbacksLeft > 0 && this.fallBack(err, asked)) continue;
-        return { ...this.failure(this.describeError(err), "", latency()), transient: isTransientApiError(err) };
+        return fail(redact(this.describeError(err), [this.apiKey]), latency(), isTransientApiError(err));
       }
     }
+  }
+
+  /**
+   * A request body for `messages` with this model's settings (model, temperature, seed, reply token
+   * limit, logprobs) and, while structured outputs are on, `response_format` with the named strict
+   * schema (`schema(bounded)`: bounded false after a server refused minimum/maximum).
+   */
+  chatBody(messages: ChatCompletionMessageParam[], format: { name: string; schema: (bounded: boolean) => Record<string, unknown> }): ChatCompletionCreateParamsNonStreaming {
+    const s = this.settings;
+    const body: ChatCompletionCreateParamsNonStreaming = { model: this.id, messages, temperature: s.temperature, [s.maxTokensParam]: s.maxTokens };
+    if (s.seed !== undefined) body.seed = s.seed;
+    if (this.format !== "text") body.response_format = { type: "json_schema", json_schema: { name: format.name, strict: true, schema: format.schema(this.format === "json_schema") } };
+    if (this.logprobsOn) {
+      body.logprobs = true;
+      body.top_logprobs = s.topLogprobs;
+    }
+    return body;
+  }
+
+  /** `detail` of image parts, as configured. */
+  get imageDetail(): ImageDetail {
+    return this.settings.detail;
+  }
+
+  /** `text` with this model's key scrubbed (replies and errors a caller records). */
+  scrub(text: string): string {
+    return redact(text, [this.apiKey]);
   }
 
   /**
@@ -242,9 +283,8 @@ export class OpenAIChatModel implements ScoreModel {
    * one line's `body`.
    */
   chatRequestBody(image: PreparedImage, opts: Pick<PredictOptions, "prompt"> = {}): ChatCompletionCreateParamsNonStreaming {
-    const s = this.settings;
     const prompt = opts.prompt;
-    let messages = promptMessages(this.scale, { dataUrl: toDataUrl(image.jpeg), detail: s.detail });
+    let messages = promptMessages(this.scale, { dataUrl: toDataUrl(image.jpeg), detail: this.settings.detail });
     if (prompt !== undefined) {
       messages = messages.map((m) =>
         m.role === "user" && Array.isArray(m.content)
@@ -252,24 +292,7 @@ export class OpenAIChatModel implements ScoreModel {
           : m,
       );
     }
-    const body: ChatCompletionCreateParamsNonStreaming = {
-      model: this.id,
-      messages: messages as ChatCompletionMessageParam[],
-      temperature: s.temperature,
-      [s.maxTokensParam]: s.maxTokens,
-    };
-    if (s.seed !== undefined) body.seed = s.seed;
-    if (this.format !== "text") {
-      body.response_format = {
-        type: "json_schema",
-        json_schema: { name: SCORE_SCHEMA_NAME, strict: true, schema: scoreSchema(this.scale, this.format === "json_schema") },
-      };
-    }
-    if (this.logprobsOn) {
-      body.logprobs = true;
-      body.top_logprobs = s.topLogprobs;
-    }
-    return body;
+    return this.chatBody(messages as ChatCompletionMessageParam[], { name: SCORE_SCHEMA_NAME, schema: (bounded) => scoreSchema(this.scale, bounded) });
   }
 
   /**
@@ -418,7 +441,8 @@ export function scoreSchema(scale: Scale, bounds = true): Record<string, unknown
   };
 }
 
-function toUsage(c: ChatCompletion): TokenUsage | undefined {
+/** Token usage of a completion, where reported. */
+export function toUsage(c: ChatCompletion): TokenUsage | undefined {
   const u = c.usage;
   if (!u || typeof u.prompt_tokens !== "number") return undefined;
   const usage: TokenUsage = { inputTokens: u.prompt_tokens, outputTokens: u.completion_tokens ?? 0 };

@@ -11,11 +11,15 @@
  * Each pair is asked in both orders, so a plan of N pairs costs 2N requests; the left/right order in
  * plan.csv is the first of the two.
  */
-import { writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { StagedOutput } from "../../core/atomic-output";
 import { listImageFiles } from "../../core/image";
 import { shownPath } from "../../core/paths";
+import { displayPath, resolveProjectPath } from "../../core/project-path";
 import { makeRng } from "../math/random";
 import { DEFAULT_PAIRWISE_DIR, pairwiseRunId } from "../outputs";
 import { fitBradleyTerry, type BradleyTerryOptions } from "../ratings/bradley-terry";
@@ -109,7 +113,7 @@ function planDocument(o: PairPlanOptions, plan: PairPlan, votes: VotesFile | und
     created_at: new Date().toISOString(),
     command: o.command ?? [],
     method: o.method,
-    images_dir: shownPath(o.images),
+    images_dir: displayPath(o.images),
     images: plan.images.length,
     ...(o.perImage !== undefined ? { per_image: o.perImage } : {}),
     ...(o.budget !== undefined ? { budget: o.budget } : {}),
@@ -215,4 +219,38 @@ export function formatPlanSummary(r: PairPlanResult): string {
     ...(d.repeated_pairs ? [`${d.repeated_pairs} pairs repeat (more comparisons per image than distinct partners)`] : []),
     `plan folder: ${shownPath(r.planDir)}`,
   ].join("\n");
+}
+
+/** A plan folder read back: its settings and its pairs in order (left shown first in the first order). */
+export interface PlanFolder {
+  planDir: string;
+  document: Record<string, unknown> & { images_dir?: string; pairs: number };
+  pairs: { pair: number; left: string; right: string }[];
+  /** sha256 of plan.csv (a resumed ask refuses a changed plan). */
+  sha256: string;
+  /** The images folder plan.json names, absolute. */
+  imagesDir: string | null;
+}
+
+/** Read a plan folder (plan.json + plan.csv); a damaged one is an error naming the file and row. */
+export async function readPlanFolder(planDir: string): Promise<PlanFolder> {
+  const jsonFile = path.join(planDir, PLAN_FILES.json);
+  const csvFile = path.join(planDir, PLAN_FILES.csv);
+  let document: PlanFolder["document"];
+  let text: string;
+  try {
+    document = JSON.parse(await readFile(jsonFile, "utf8")) as PlanFolder["document"];
+    text = await readFile(csvFile, "utf8");
+  } catch (e) {
+    throw new Error(`${shownPath(planDir)} is not a plan folder (made by \`streetsafe pairwise plan\`): ${(e as Error).message}`);
+  }
+  if (document.schema !== PLAN_SCHEMA) throw new Error(`${shownPath(jsonFile)}: schema ${JSON.stringify(document.schema)}, expected ${PLAN_SCHEMA}`);
+  const rows = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  const pairs = rows.map((r, i) => {
+    const pair = Number(r["pair"]);
+    if (!Number.isInteger(pair) || !r["left"] || !r["right"] || r["left"] === r["right"]) throw new Error(`${shownPath(csvFile)} row ${i + 2}: needs pair (an integer), left and right (two different images)`);
+    return { pair, left: r["left"], right: r["right"] };
+  });
+  const imagesDir = typeof document.images_dir === "string" ? resolveProjectPath(document.images_dir) : null;
+  return { planDir, document, pairs, sha256: createHash("sha256").update(text).digest("hex"), imagesDir };
 }
