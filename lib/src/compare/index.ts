@@ -68,5 +68,5 @@ export {
   type ErrorMetrics,
   type MetricCIs,
 } from "./statistics";
-export { readBatchRecord, type BatchRecord } from "./run/batch";
+export { batchTargets, collectBatches, readBatchRecord, submitBatches, type BatchOptions, type BatchRecord, type BatchRequests, type BatchTarget, type PreparedRequest } from "./run/batch";
 export { notebookProgress } from "./notebook-view";

@@ -80,6 +80,7 @@ export interface PairwiseAskFlags {
   resume?: string;
   concurrency?: number;
   maxCost?: string;
+  batch?: boolean;
   cache: boolean;
   dataDir: string;
   config: string;
@@ -120,6 +121,7 @@ export function askOptions(f: PairwiseAskFlags): PairwiseAskOptions {
     ...(f.resume !== undefined ? { resume: f.resume } : {}),
     ...(f.concurrency !== undefined ? { concurrency: f.concurrency } : {}),
     ...(maxCost !== undefined ? { maxCost } : {}),
+    ...(f.batch ? { batch: true } : {}),
     ...(f.cache ? {} : { cacheDir: null }),
     dataDir: f.dataDir,
     configPath: f.config,
@@ -297,6 +299,7 @@ export function register(program: Command): void {
     .option("--resume <run>", "continue an ask run (its folder name under --output-dir, or a path): asks what is missing or failed")
     .option("--concurrency <n>", "requests in flight per model (default: per model from the config)", intFlag("--concurrency", 1, 256))
     .option("--max-cost <usd>", "refuse to start above this estimate, and stop once this much was spent")
+    .option("--batch", "ask OpenAI models through the Batch API, both orders of every pair: half price, answers within 24 h (Ctrl-C stops waiting, not the batch; --resume collects it)")
     .option("--no-cache", "ask again instead of using cached answers")
     .option("--data-dir <dir>", "where step 1 wrote its splits (the baselines learn from the train split)", "data")
     .option("--config <file>", "model config file", "models/models.json")
@@ -306,7 +309,7 @@ export function register(program: Command): void {
     .action(async (flags: PairwiseAskFlags) => {
       const stop = new AbortController();
       const onSigint = () => {
-        console.error("\nstopping: finished answers are saved; --resume asks the rest");
+        console.error(`\nstopping: finished answers are saved; --resume asks the rest${flags.batch ? "; a sent batch goes on at OpenAI and --resume collects it" : ""}`);
         stop.abort();
       };
       process.once("SIGINT", onSigint);

@@ -7,7 +7,8 @@ import { setMaxListeners } from "node:events";
 import type { Prediction, ScoreModel } from "../../models";
 import { PredictionLog } from "../run-folder";
 import type { TestItem, TestSet } from "../test-set";
-import { collectBatches, submitBatches, type BatchWork, type SentBatch } from "./batch/send";
+import { scoreRequests } from "./batch/requests";
+import { collectBatches, submitBatches, type BatchWork } from "./batch/send";
 import { RunBudget } from "./budget";
 import { askDirectly, type DirectWork } from "./direct";
 import { ImagePool } from "./image-pool";
@@ -47,19 +48,10 @@ export async function askEveryModel(
   };
 
   try {
-    const sent: SentBatch[] = await submitBatches(
-      viaBatch,
-      {
-        runDir,
-        imagesDir: testSet.imagesDir,
-        ...(opts.prompt !== undefined ? { prompt: opts.prompt } : {}),
-        ...(opts.imageMaxSide !== undefined ? { imageMaxSide: opts.imageMaxSide } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        log: opts.log,
-        resumeCommand: opts.resumeCommand,
-        ...opts.batchPolling,
-      },
-      answer,
+    const requestsOpts = { imagesDir: testSet.imagesDir, ...(opts.prompt !== undefined ? { prompt: opts.prompt } : {}), ...(opts.imageMaxSide !== undefined ? { imageMaxSide: opts.imageMaxSide } : {}) };
+    const sent = await submitBatches<TestItem, Prediction>(
+      viaBatch.map((b) => ({ target: b.target, requests: scoreRequests(b.target, requestsOpts), items: b.items, answer: (a) => answer(b.model, a.item, a.sha256, a.answer, true) })),
+      { runDir, ...(opts.signal ? { signal: opts.signal } : {}), log: opts.log, resumeCommand: opts.resumeCommand, ...opts.batchPolling },
     );
     await Promise.all([
       askDirectly(direct, pool, answer, stop.signal, { prompt: opts.prompt, log: opts.log }),

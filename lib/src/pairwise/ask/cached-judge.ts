@@ -46,14 +46,24 @@ export class CachedPairJudge implements PairJudge {
 
   async judge(first: PreparedImage, second: PreparedImage, opts: { signal?: AbortSignal } = {}): Promise<PairJudgment> {
     const key = this.keyFor(first, second);
-    const hit = await this.cache.getValue(key, pairJudgmentSchema);
-    if (hit) return { ...hit, cached: true } as PairJudgment;
+    const hit = await this.lookup(key);
+    if (hit) return hit;
     const j = await this.inner.judge(first, second, opts);
-    if (j.answer !== null && j.error === undefined) {
-      const { cached: _c, error: _e, ...stored } = j;
-      await this.cache.setValue(key, stored);
-    }
+    await this.keep(key, j);
     return j;
+  }
+
+  /** The cached judgment under `key` (marked cached), if any. */
+  async lookup(key: string): Promise<PairJudgment | undefined> {
+    const hit = await this.cache.getValue(key, pairJudgmentSchema);
+    return hit ? ({ ...hit, cached: true } as PairJudgment) : undefined;
+  }
+
+  /** Store a judgment under `key` when it is an answer (failures never). */
+  async keep(key: string, j: PairJudgment): Promise<void> {
+    if (j.answer === null || j.error !== undefined) return;
+    const { cached: _c, error: _e, ...stored } = j;
+    await this.cache.setValue(key, stored);
   }
 
   async dispose(): Promise<void> {

@@ -63,6 +63,8 @@ export const askRunSchema = z.object({
   orders_per_pair: z.literal(2),
   requests_per_model: z.number(),
   models: z.array(askModelInfoSchema),
+  /** Whether OpenAI judges were asked through the Batch API (`--batch`); a resume keeps it. */
+  batch: z.boolean().optional(),
   prompt: z.object({ version: z.string(), sha256: z.string() }),
   cost_estimate_usd: z.record(z.number().nullable()),
   max_cost_usd: z.number().nullable(),

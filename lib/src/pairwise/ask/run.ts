@@ -3,7 +3,9 @@
  * views looks safer?" — into a run folder `results/pairwise/ask-<id>/` (run-folder.ts). The machinery is
  * compare's: the model factory and config, the response cache, per-model concurrency (p-limit), the
  * shared image pool, the run budget (progress, --max-cost), the appending log and --resume (asks only
- * what is missing or failed), and a cost estimate before the first request (pairs × 2 orders).
+ * what is missing or failed), a cost estimate before the first request (pairs × 2 orders), and
+ * `--batch`: the OpenAI judges' requests through the Batch API at half price (batch.ts; compare's
+ * machinery), sent before any direct request, while the other judges are asked directly.
  * The constant baseline `mean` is always asked: it says "equal" to every pair, the level of an answer
  * that knows nothing.
  */
@@ -11,16 +13,17 @@ import { setMaxListeners } from "node:events";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
-import { ALWAYS_COMPARED, CostLimitError, estimateChatCost, estimateRunCost, ImagePool, newRunId, packageVersions, RunBudget, type CompareProgress } from "../../compare";
+import { ALWAYS_COMPARED, collectBatches, CostLimitError, estimateChatCost, estimateRunCost, ImagePool, newRunId, packageVersions, RunBudget, submitBatches, type BatchOptions, type CompareProgress } from "../../compare";
 import { shownPath } from "../../core/paths";
 import { displayPath, resolveProjectPath } from "../../core/project-path";
 import { DEFAULT_SCALE } from "../../core/scale";
-import { kindOfType, ModelFactory, type FactoryOptions } from "../../models";
+import { kindOfType, ModelFactory, type FactoryOptions, type ScoreModel } from "../../models";
 import { answerCost } from "../../openai/prices";
 import { PAIRWISE_PROMPT_VERSION, pairwisePromptHash, pairwiseSystemPrompt, pairwiseUserPrompt } from "../../prompt/pairwise";
 import { resolveOrderedAnswers, type OrderBiasSummary } from "../evaluate/order-bias";
 import { DEFAULT_PAIRWISE_DIR } from "../outputs";
 import { readPlanFolder, runPairPlan, type PlanFolder } from "../plan/run";
+import { pairBatchTargets, pairRequests, shasOfRequestId, type PairRequest } from "./batch";
 import type { PairJudge, PairJudgment } from "./judge";
 import { judgeFor } from "./judges";
 import { answerKey, latestAnswers, openAnswerLog, readAnswers, readAskRun, writeAskRun, type AnswerRecord, type AskModelInfo, type AskRunInfo, type PairOrder } from "./run-folder";
@@ -47,6 +50,14 @@ export interface PairwiseAskOptions extends FactoryOptions {
   concurrency?: number;
   maxCost?: number;
   imageMaxSide?: number;
+  /**
+   * Ask the OpenAI judges through the OpenAI Batch API (half price, answers within 24 h; `--batch`).
+   * Default: what the resumed run used, else false. A judge whose batch was sent and not yet collected
+   * is always collected, never asked again.
+   */
+  batch?: boolean;
+  /** Polling of batches (tests shorten it); see compare's BATCH_DEFAULTS. */
+  batchPolling?: Pick<BatchOptions, "pollIntervalMs" | "maxPollIntervalMs" | "maxBackoffMs" | "giveUpAfterMs">;
   command?: string[];
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -66,12 +77,7 @@ export interface PairwiseAskResult {
   bias: Record<string, OrderBiasSummary>;
 }
 
-interface Request {
-  pair: number;
-  order: PairOrder;
-  first: string;
-  second: string;
-}
+type Request = PairRequest;
 
 function requestsOf(plan: PlanFolder): Request[] {
   return plan.pairs.flatMap((p) => [
@@ -105,13 +111,14 @@ async function planFor(o: PairwiseAskOptions, previous: AskRunInfo | null, log: 
 }
 
 /** USD for one model's requests still to go, before the first one; null when unpriced or local. */
-function estimate(judge: PairJudge, requests: number): number | null {
+function estimate(judge: PairJudge, requests: number, batch: boolean): number | null {
   if (judge.kind !== "api") return null;
   if (judge.method === "scores") return estimateRunCost(judge.id, 2 * requests, DEFAULT_SCALE);
-  return estimateChatCost(judge.id, requests, { texts: [pairwiseSystemPrompt(), pairwiseUserPrompt(), "Image A:", "Image B:"], messages: 2, images: 2, outputTokens: PAIR_OUTPUT_TOKENS });
+  return estimateChatCost(judge.id, requests, { texts: [pairwiseSystemPrompt(), pairwiseUserPrompt(), "Image A:", "Image B:"], messages: 2, images: 2, outputTokens: PAIR_OUTPUT_TOKENS, batch });
 }
 
-function record(judge: PairJudge, r: Request, sha: [string, string], j: PairJudgment): AnswerRecord {
+/** `batch`: priced at Batch API rates. */
+function record(judge: PairJudge, r: Request, sha: [string, string], j: PairJudgment, batch = false): AnswerRecord {
   return {
     model: judge.name,
     model_id: j.modelId,
@@ -128,7 +135,7 @@ function record(judge: PairJudge, r: Request, sha: [string, string], j: PairJudg
     raw: j.raw,
     error: j.error ?? null,
     usage: j.usage ? { input_tokens: j.usage.inputTokens, output_tokens: j.usage.outputTokens } : null,
-    cost_usd: j.cached ? 0 : answerCost(j.modelId, j.usage),
+    cost_usd: j.cached ? 0 : answerCost(j.modelId, j.usage, batch),
     latency_ms: Math.round(j.latencyMs),
     cached: !!j.cached,
     finished_at: new Date().toISOString(),
@@ -159,6 +166,7 @@ export async function runPairwiseAsk(o: PairwiseAskOptions): Promise<PairwiseAsk
 
   const factory = await ModelFactory.load(o);
   const judges: PairJudge[] = [];
+  const models: { judge: PairJudge; model: ScoreModel }[] = [];
   const infos: AskModelInfo[] = [];
   for (const name of names) {
     const r = await factory.tryCreate(name);
@@ -169,6 +177,7 @@ export async function runPairwiseAsk(o: PairwiseAskOptions): Promise<PairwiseAsk
     }
     const judge = judgeFor(r.model);
     judges.push(judge);
+    models.push({ judge, model: r.model });
     infos.push({ name, status: "ran", kind: judge.kind, model_id: judge.id, method: judge.method, settings: judge.describe(), concurrency: o.concurrency ?? factory.concurrency(name) });
   }
   try {
@@ -178,13 +187,14 @@ export async function runPairwiseAsk(o: PairwiseAskOptions): Promise<PairwiseAsk
     const done = new Set(before.filter((r) => r.answer !== null).map((r) => answerKey(r.model, r.pair, r.order)));
     const todo = judges.map((j) => ({ judge: j, items: requests.filter((r) => !done.has(answerKey(j.name, r.pair, r.order))) }));
     const spentBefore = before.reduce((s, r) => s + (r.cost_usd ?? 0), 0);
+    const batched = await pairBatchTargets(models, runDir, o.batch ?? previous?.batch ?? false, log);
     const costs = Object.fromEntries(infos.map((i) => [i.name, null as number | null]));
-    for (const t of todo) costs[t.judge.name] = estimate(t.judge, t.items.length);
+    for (const t of todo) costs[t.judge.name] = estimate(t.judge, t.items.length, batched.has(t.judge.name));
     const total = Object.values(costs).reduce<number>((s, v) => s + (v ?? 0), 0);
     log(
       [
         `cost estimate before the first request (${plan.pairs.length} pairs × 2 orders; dated price table; check current prices):`,
-        ...todo.map((t) => `  ${t.judge.name.padEnd(16)} ${String(t.items.length).padStart(6)} requests  ${costs[t.judge.name] === null ? "no price (local, baseline or unpriced model)" : `~$${costs[t.judge.name]!.toFixed(4)}`}`),
+        ...todo.map((t) => `  ${t.judge.name.padEnd(16)} ${String(t.items.length).padStart(6)} requests  ${costs[t.judge.name] === null ? "no price (local, baseline or unpriced model)" : `~$${costs[t.judge.name]!.toFixed(4)}`}${batched.has(t.judge.name) ? " (Batch API, half price)" : ""}`),
         ...(spentBefore > 0 ? [`  already spent in this run: $${spentBefore.toFixed(4)}`] : []),
       ].join("\n"),
     );
@@ -192,7 +202,7 @@ export async function runPairwiseAsk(o: PairwiseAskOptions): Promise<PairwiseAsk
       throw new CostLimitError(`the estimated cost $${(spentBefore + total).toFixed(2)} exceeds --max-cost $${o.maxCost.toFixed(2)}; nothing was asked (plan fewer pairs or raise --max-cost)`);
     }
     const run: AskRunInfo = previous
-      ? { ...previous, command: o.command ?? previous.command, finished_at: null, models: infos, cost_estimate_usd: costs, max_cost_usd: o.maxCost ?? previous.max_cost_usd }
+      ? { ...previous, command: o.command ?? previous.command, finished_at: null, models: infos, batch: !!previous.batch || batched.size > 0, cost_estimate_usd: costs, max_cost_usd: o.maxCost ?? previous.max_cost_usd }
       : {
           schema: "streetsafe.pairwise.ask/1",
           run_id: path.basename(runDir),
@@ -204,6 +214,7 @@ export async function runPairwiseAsk(o: PairwiseAskOptions): Promise<PairwiseAsk
           orders_per_pair: 2,
           requests_per_model: requests.length,
           models: infos,
+          batch: batched.size > 0,
           prompt: { version: PAIRWISE_PROMPT_VERSION, sha256: pairwisePromptHash() },
           cost_estimate_usd: costs,
           max_cost_usd: o.maxCost ?? null,
@@ -243,13 +254,29 @@ export async function runPairwiseAsk(o: PairwiseAskOptions): Promise<PairwiseAsk
       await answers.append(rec);
       budget.countAnswer(rec.answer === null, rec.cost_usd);
     };
+    /** A batch answer: appended and counted like a direct one, priced at Batch rates. */
+    const fromBatch = (judge: PairJudge) => async (a: { item: Request; sha256: string; answer: PairJudgment }) => {
+      const rec = record(judge, a.item, shasOfRequestId(a.sha256), a.answer, true);
+      const written = answers.append(rec);
+      budget.countAnswer(rec.answer === null, rec.cost_usd);
+      await written;
+    };
     try {
-      await Promise.all(
-        todo.flatMap((t) => {
-          const limit = pLimit(infos.find((i) => i.name === t.judge.name)!.concurrency ?? 1);
-          return t.items.map((r) => limit(() => askOne(t.judge, r)));
-        }),
+      // Batches first: a refused upload stops the run before money is spent elsewhere. They follow the
+      // caller's signal, not --max-cost: a sent batch is paid for whether or not it is collected.
+      const sent = await submitBatches<Request, PairJudgment>(
+        todo.filter((t) => batched.has(t.judge.name)).map((t) => ({ target: batched.get(t.judge.name)!, requests: pairRequests(t.judge, { imagesDir, ...(o.imageMaxSide !== undefined ? { imageMaxSide: o.imageMaxSide } : {}) }), items: t.items, answer: fromBatch(t.judge) })),
+        { runDir, ...(o.signal ? { signal: o.signal } : {}), log, resumeCommand: `npx streetsafe pairwise ask --resume ${shownPath(runDir)}`, ...o.batchPolling },
       );
+      await Promise.all([
+        ...todo
+          .filter((t) => !batched.has(t.judge.name))
+          .flatMap((t) => {
+            const limit = pLimit(infos.find((i) => i.name === t.judge.name)!.concurrency ?? 1);
+            return t.items.map((r) => limit(() => askOne(t.judge, r)));
+          }),
+        collectBatches(sent, (why) => (budget.stopReason ??= why), log, o.signal),
+      ]);
     } finally {
       await answers.close();
     }

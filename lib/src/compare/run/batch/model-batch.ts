@@ -1,17 +1,19 @@
 /**
- * `compare --batch`: API models answer through the OpenAI Batch API at half price, within 24 hours.
+ * `compare --batch` and `pairwise ask --batch`: API models answer through the OpenAI Batch API at half
+ * price, within 24 hours. What is asked — items, request bodies, the reply parser, the cache — comes
+ * from the task (`BatchRequests`, requests.ts); this class owns the Batch API's side.
  *
- *   submit: serve cache hits without a request → write `batch/<model>.input.jsonl` (one line per image:
- *           `custom_id`, POST /v1/chat/completions, the exact body `predict` would send) → upload it
+ *   submit: serve cache hits without a request → write `batch/<model>.input.jsonl` (one line per request:
+ *           `custom_id`, POST /v1/chat/completions, the exact body a direct request would send) → upload it
  *           (purpose batch) → create the batch (completion window 24h). `batch/<model>.json` records each
  *           step as it happens, so an interrupted compare continues the same batch and never pays twice.
  *   collect: poll with backoff until completed / failed / expired / cancelled (progress lines; Ctrl-C
  *           stops waiting, not the batch) → download the output and error files beside the input →
- *           each line through the model's own completion parser; lines with an error, and images with
+ *           each line through the task's own completion parser; lines with an error, and requests with
  *           no line at all, become failed answers carrying the provider's error. Answers are stored in
  *           the response cache like direct ones.
  *
- * The runner (compare/run/) turns answers into prediction records priced at Batch rates. Only models with a
+ * The runner (compare/run/, pairwise/ask/) turns answers into records priced at Batch rates. Only models with a
  * Batch ability (`model.batch`: the chat models) that is available (not Azure OpenAI, whose batch
  * deployments route on their own) and whose model has an OpenAI price (base or `ft:`) take this path;
  * other servers (vLLM, Ollama: no Batch API), local models and baselines are asked directly in the same run.
@@ -21,18 +23,15 @@ import path from "node:path";
 import pLimit from "p-limit";
 import { toFile } from "openai";
 import type { Batch } from "openai/resources/batches";
-import { prepareImage } from "../../../core/image";
 import { writeJson } from "../../../core/atomic-output";
-import type { PreparedImage } from "../../../core/types";
-import type { Prediction, ScoreModel } from "../../../models";
 import { abortableSleep, backoffDelay, describeApiError, isRetryableStatus, isTransientApiError } from "../../../openai/errors";
 import type { OpenAIClientHandle } from "../../../openai/client";
 import { redact } from "../../../openai/keys";
-import type { TestItem } from "../../test-set";
 import { BATCH_COMPLETION_WINDOW, BATCH_DEFAULTS, BATCH_ENDPOINT, BATCH_TERMINAL_STATUSES, batchCustomId, batchPaths, readBatchRecord, type BatchAnswer, type BatchOptions, type BatchRecord, type BatchRequestEntry } from "./record";
+import type { BatchRequests, PreparedRequest } from "./requests";
 import type { BatchTarget } from "./target";
 
-export class ModelBatch {
+export class ModelBatch<I, A> {
   private readonly log: (line: string) => void;
   private readonly paths: ReturnType<typeof batchPaths>;
   /** Status reads and small requests. */
@@ -40,13 +39,14 @@ export class ModelBatch {
   /** Uploads and downloads. */
   private readonly transfer: OpenAIClientHandle;
   private record: BatchRecord | null = null;
-  /** The items submit was asked about (still missing in the run), by image name. */
-  private wanted = new Map<string, TestItem>();
+  /** The items submit was asked about (still missing in the run), by item key. */
+  private wanted = new Map<string, I>();
   /** Items a continued batch does not cover: sent in a new batch after it. */
-  private left: TestItem[] = [];
+  private left: I[] = [];
 
   private constructor(
     readonly target: BatchTarget,
+    private readonly requests: BatchRequests<I, A>,
     private readonly opts: BatchOptions,
   ) {
     this.log = opts.log ?? ((l) => console.error(l));
@@ -55,8 +55,8 @@ export class ModelBatch {
     this.transfer = target.ability.client({ timeoutMs: BATCH_DEFAULTS.transferTimeoutMs, maxRetries: 2 });
   }
 
-  static async open(target: BatchTarget, opts: BatchOptions): Promise<ModelBatch> {
-    const b = new ModelBatch(target, opts);
+  static async open<I, A>(target: BatchTarget, requests: BatchRequests<I, A>, opts: BatchOptions): Promise<ModelBatch<I, A>> {
+    const b = new ModelBatch(target, requests, opts);
     b.record = await readBatchRecord(opts.runDir, target.model.name);
     return b;
   }
@@ -74,13 +74,14 @@ export class ModelBatch {
    * or serve cache hits (through `onAnswer`) and send the rest. False when stopped by the signal.
    * Setup failures (an upload refused, a server without the Batch API) throw, saying what was sent.
    */
-  async submit(items: TestItem[], onAnswer: (a: BatchAnswer) => Promise<void>): Promise<boolean> {
-    this.wanted = new Map(items.map((it) => [it.image, it]));
+  async submit(items: I[], onAnswer: (a: BatchAnswer<I, A>) => Promise<void>): Promise<boolean> {
+    const key = (it: I) => this.requests.itemKey(it);
+    this.wanted = new Map(items.map((it) => [key(it), it]));
     this.left = [];
     const r = this.record;
     if (r && r.status !== "collected") {
       const covered = new Set(r.requests.flatMap((q) => q.images));
-      const left = items.filter((it) => !covered.has(it.image));
+      const left = items.filter((it) => !covered.has(key(it)));
       if (r.batch_id) {
         this.left = left;
         this.log(`batch ${this.name}: continuing ${r.batch_id} (${r.status}, ${r.requests.length} requests); nothing uploaded again`);
@@ -99,7 +100,7 @@ export class ModelBatch {
     if (items.length === 0) return true;
     if (!(await this.build(items, onAnswer))) return false;
     if (this.record!.requests.length === 0) {
-      this.log(`batch ${this.name}: every image was answered from the cache or could not be prepared; no batch sent`);
+      this.log(`batch ${this.name}: every ${this.requests.noun} was answered from the cache or could not be prepared; no batch sent`);
       this.record!.status = "collected";
       await this.save();
       return true;
@@ -111,15 +112,15 @@ export class ModelBatch {
    * After submit: poll until the batch ends and give an answer for every item still missing; items a
    * continued batch did not cover go into a new batch. Returns why it stopped early, or undefined.
    */
-  async finish(onAnswer: (a: BatchAnswer) => Promise<void>): Promise<string | undefined> {
+  async finish(onAnswer: (a: BatchAnswer<I, A>) => Promise<void>): Promise<string | undefined> {
     const stopped = await this.collect(onAnswer);
     if (stopped || this.left.length === 0) return stopped;
-    this.log(`batch ${this.name}: ${this.left.length} image(s) were not in ${this.batchId}; sending them in a new batch`);
+    this.log(`batch ${this.name}: ${this.left.length} ${this.requests.noun}(s) were not in ${this.batchId}; sending them in a new batch`);
     if (!(await this.submit(this.left, onAnswer))) return this.stopped("interrupted");
     return this.collect(onAnswer);
   }
 
-  private async collect(onAnswer: (a: BatchAnswer) => Promise<void>): Promise<string | undefined> {
+  private async collect(onAnswer: (a: BatchAnswer<I, A>) => Promise<void>): Promise<string | undefined> {
     const r = this.record;
     if (!r || !r.batch_id || r.status === "collected") return undefined;
     if (!BATCH_TERMINAL_STATUSES.includes(r.status)) {
@@ -130,10 +131,10 @@ export class ModelBatch {
     const answers = await this.answers();
     for (const q of r.requests) {
       const p = answers.get(q.custom_id)!;
-      if (p.error === undefined && p.score !== null && q.cache_key && this.target.cache) await this.target.cache.cache.set(q.cache_key, p);
-      for (const image of q.images) {
-        const item = this.wanted.get(image);
-        if (item) await onAnswer({ item, sha256: q.image_sha256, prediction: p });
+      if (q.cache_key) await this.requests.store(q.cache_key, p);
+      for (const name of q.images) {
+        const item = this.wanted.get(name);
+        if (item) await onAnswer({ item, sha256: q.image_sha256, answer: p });
       }
     }
     r.status = "collected";
@@ -145,8 +146,9 @@ export class ModelBatch {
   // Private helpers
 
   /** Write the input file (cache hits answered instead) and the record in state "prepared". False when stopped. */
-  private async build(items: TestItem[], onAnswer: (a: BatchAnswer) => Promise<void>): Promise<boolean> {
-    const { model, ability, cache } = this.target;
+  private async build(items: I[], onAnswer: (a: BatchAnswer<I, A>) => Promise<void>): Promise<boolean> {
+    const { model } = this.target;
+    const q = this.requests;
     const d = BATCH_DEFAULTS;
     await fs.mkdir(path.dirname(this.paths.input), { recursive: true });
     const out = await fs.open(this.paths.input, "w");
@@ -155,52 +157,38 @@ export class ModelBatch {
     let hits = 0;
     const limit = pLimit(d.prepareConcurrency);
     try {
-      // Chunks keep at most a few prepared images in memory; lines keep the test set's order.
+      // Chunks keep at most a few prepared requests in memory; lines keep the items' order.
       const chunk = d.prepareConcurrency * 4;
       for (let start = 0; start < items.length; start += chunk) {
         if (this.opts.signal?.aborted) return false;
         const part = items.slice(start, start + chunk);
-        const prepared = await Promise.all(
-          part.map((it) =>
-            limit(() =>
-              prepareImage(path.join(this.opts.imagesDir, it.image), { maxSide: this.opts.imageMaxSide }).then(
-                (img): PreparedImage | Error => img,
-                (e: Error) => e,
-              ),
-            ),
-          ),
-        );
+        const prepared = await Promise.all(part.map((it) => limit((): Promise<PreparedRequest | Error> => q.prepare(it).catch((e: Error) => e))));
         for (let i = 0; i < part.length; i++) {
           const item = part[i]!;
-          const img = prepared[i]!;
-          if (img instanceof Error) {
-            await onAnswer({ item, sha256: "", prediction: failure(model, `image could not be prepared: ${img.message}`, this.api.apiKey) });
+          const req = prepared[i]!;
+          if (req instanceof Error) {
+            await onAnswer({ item, sha256: "", answer: q.failure(redact(`image could not be prepared: ${req.message}`, [this.api.apiKey]), false) });
             continue;
           }
-          const known = requests.get(img.sha256);
+          const known = requests.get(req.id);
           if (known) {
-            known.images.push(item.image);
+            known.images.push(q.itemKey(item));
             continue;
           }
-          const key = cache ? cache.keyFor(img, { prompt: this.opts.prompt }) : null;
-          const hit = key ? await cache!.cache.get(key) : undefined;
+          const hit = req.cacheKey ? await q.cached(req.cacheKey) : undefined;
           if (hit) {
             hits++;
-            await onAnswer({ item, sha256: img.sha256, prediction: { ...hit, cached: true } });
+            await onAnswer({ item, sha256: req.id, answer: hit });
             continue;
           }
-          const custom_id = batchCustomId(this.name, img.sha256);
-          const line =
-            JSON.stringify({ custom_id, method: "POST", url: BATCH_ENDPOINT, body: ability.requestBody(img, { prompt: this.opts.prompt }) }) + "\n";
+          const custom_id = batchCustomId(this.name, req.id);
+          const line = JSON.stringify({ custom_id, method: "POST", url: BATCH_ENDPOINT, body: req.body }) + "\n";
           bytes += Buffer.byteLength(line);
           if (requests.size + 1 > d.maxRequests || bytes > d.maxInputBytes) {
-            throw new Error(
-              `batch ${this.name}: more than ${d.maxRequests} requests or ${d.maxInputBytes / 2 ** 20} MB in one batch input file; ` +
-                `compare fewer images (--limit) or use a smaller --image-max-side`,
-            );
+            throw new Error(`batch ${this.name}: more than ${d.maxRequests} requests or ${d.maxInputBytes / 2 ** 20} MB in one batch input file; ${q.fewer}`);
           }
           await out.write(line);
-          requests.set(img.sha256, { custom_id, image_sha256: img.sha256, images: [item.image], cache_key: key });
+          requests.set(req.id, { custom_id, image_sha256: req.id, images: [q.itemKey(item)], cache_key: req.cacheKey });
         }
       }
     } finally {
@@ -226,7 +214,7 @@ export class ModelBatch {
       requests: [...requests.values()],
     };
     await this.save();
-    if (hits) this.log(`batch ${this.name}: ${hits} image(s) answered from the cache, not sent`);
+    if (hits) this.log(`batch ${this.name}: ${hits} ${q.noun}(s) answered from the cache, not sent`);
     return true;
   }
 
@@ -380,11 +368,10 @@ export class ModelBatch {
   }
 
   /** custom_id → the answer: parsed output lines, error lines, and a failure for each request without a line. */
-  private async answers(): Promise<Map<string, Prediction>> {
+  private async answers(): Promise<Map<string, A>> {
     const r = this.record!;
-    const { model } = this.target;
     const ids = new Set(r.requests.map((q) => q.custom_id));
-    const out = new Map<string, Prediction>();
+    const out = new Map<string, A>();
     for (const file of [this.paths.output, this.paths.errors]) {
       const text = await fs.readFile(file, "utf8").catch(() => "");
       for (const raw of text.split("\n")) {
@@ -393,35 +380,38 @@ export class ModelBatch {
         try {
           line = JSON.parse(raw) as BatchOutputLine;
         } catch {
-          continue; // a garbled line: its image gets the "no answer" failure below
+          continue; // a garbled line: its request gets the "no answer" failure below
         }
         if (!line.custom_id || !ids.has(line.custom_id) || out.has(line.custom_id)) continue;
         out.set(line.custom_id, this.answerOf(line));
       }
     }
     const why = this.noAnswerReason();
-    // A batch that expired or was cancelled left its images unasked: asking again can answer them.
-    for (const q of r.requests) if (!out.has(q.custom_id)) out.set(q.custom_id, failure(model, why, this.api.apiKey, r.status !== "failed"));
+    // A batch that expired or was cancelled left its requests unasked: asking again can answer them.
+    for (const q of r.requests) if (!out.has(q.custom_id)) out.set(q.custom_id, this.failure(why, r.status !== "failed"));
     return out;
   }
 
-  private answerOf(line: BatchOutputLine): Prediction {
-    const { model, ability } = this.target;
+  private answerOf(line: BatchOutputLine): A {
     const status = line.response?.status_code;
     if (status !== undefined && status >= 200 && status < 300 && line.response?.body) {
-      return ability.prediction(line.response.body, 0);
+      return this.requests.answer(line.response.body);
     }
     const e = line.error ?? line.response?.body?.error;
     const code = e?.code ? `${e.code}: ` : "";
     const http = status !== undefined ? `HTTP ${status} ` : "";
     const text = e?.message ?? (line.response?.body ? JSON.stringify(line.response.body).slice(0, 300) : "no response");
-    return failure(model, `batch ${this.record!.batch_id}: ${http}${code}${text}`, this.api.apiKey, isRetryableStatus(status));
+    return this.failure(`batch ${this.record!.batch_id}: ${http}${code}${text}`, isRetryableStatus(status));
+  }
+
+  private failure(error: string, transient: boolean): A {
+    return this.requests.failure(redact(error, [this.api.apiKey]), transient);
   }
 
   private noAnswerReason(): string {
     const r = this.record!;
     const errors = r.errors.length ? `: ${r.errors.slice(0, 3).join("; ")}` : "";
-    return `batch ${r.batch_id} ended ${r.status} without an answer for this image${errors}`;
+    return `batch ${r.batch_id} ended ${r.status} without an answer for this ${this.requests.noun}${errors}`;
   }
 
   private apply(batch: Batch): void {
@@ -472,8 +462,4 @@ interface BatchOutputLine {
   custom_id?: string;
   response?: { status_code?: number; request_id?: string; body?: (Record<string, unknown> & { error?: { code?: string | null; message?: string } }) | null } | null;
   error?: { code?: string | null; message?: string } | null;
-}
-
-function failure(model: ScoreModel, error: string, apiKey: string, transient = false): Prediction {
-  return { score: null, reasons: [], raw: "", error: redact(error, [apiKey]), transient, latencyMs: 0, modelId: model.id };
 }

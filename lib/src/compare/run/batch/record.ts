@@ -42,11 +42,12 @@ export const BATCH_TERMINAL_STATUSES: readonly string[] = ["completed", "failed"
 // ---------------------------------------------------------------------------------------------------
 // Types
 
-/** One line of the input file: which test images its answer belongs to. */
+/** One line of the input file: which items its answer belongs to. */
 export interface BatchRequestEntry {
   custom_id: string;
+  /** The request's content id: the image's sha256 (compare), or `<A sha256>+<B sha256>` in the order shown (pairwise). */
   image_sha256: string;
-  /** Test-set image names with these bytes (usually one). */
+  /** The items it answers: test-set image names with these bytes (compare, usually one), or `<pair>:<order>` (pairwise). */
   images: string[];
   /** Where the answer goes in the response cache; null without a cache. */
   cache_key: string | null;
@@ -56,7 +57,7 @@ export interface BatchRequestEntry {
 export interface BatchRecord {
   model: string;
   model_id: string;
-  /** "prepared": the input file is written, nothing sent; then the provider's status; "collected": every answer is in predictions.jsonl. */
+  /** "prepared": the input file is written, nothing sent; then the provider's status; "collected": every answer is in the run's log. */
   status: "prepared" | Batch["status"] | "collected";
   endpoint: string;
   completion_window: string;
@@ -75,18 +76,15 @@ export interface BatchRecord {
   requests: BatchRequestEntry[];
 }
 
-/** One model answer for one test image, from the cache or the batch. */
-export interface BatchAnswer {
-  item: TestItem;
+/** One model answer for one item, from the cache or the batch; `sha256` is its request's content id ("" when its images could not be prepared). */
+export interface BatchAnswer<I = TestItem, A = Prediction> {
+  item: I;
   sha256: string;
-  prediction: Prediction;
+  answer: A;
 }
 
 export interface BatchOptions {
   runDir: string;
-  imagesDir: string;
-  prompt?: string;
-  imageMaxSide?: number;
   /** Stops building, uploading and polling; a created batch goes on at the provider. */
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -127,7 +125,7 @@ export function batchPending(record: BatchRecord | null): boolean {
   return !!record && record.status !== "collected" && record.input_file_id !== null;
 }
 
-/** The custom_id of a model's request for an image: stable across runs and resumes. */
-export function batchCustomId(model: string, imageSha256: string): string {
-  return `${model}:${imageSha256}`;
+/** The custom_id of a model's request (its content id): stable across runs and resumes. */
+export function batchCustomId(model: string, requestId: string): string {
+  return `${model}:${requestId}`;
 }

@@ -6,22 +6,30 @@
  */
 import type { ScoreModel } from "../../../models";
 import type { TestItem } from "../../test-set";
-import type { AnswerSink } from "../direct";
 import { ModelBatch } from "./model-batch";
 import { batchPending, readBatchRecord, type BatchAnswer, type BatchOptions } from "./record";
+import type { BatchRequests } from "./requests";
 import { batchTarget, NOT_AN_API_MODEL, type BatchTarget } from "./target";
 
-/** One model's items to ask through its batch. */
+/** One model's items to ask through its batch (compare). */
 export interface BatchWork {
   model: ScoreModel;
   target: BatchTarget;
   items: TestItem[];
 }
 
+/** One model's batch to send: its target, what its requests are, the items, and where answers go. */
+export interface BatchJob<I, A> {
+  target: BatchTarget;
+  requests: BatchRequests<I, A>;
+  items: I[];
+  answer: (a: BatchAnswer<I, A>) => Promise<void>;
+}
+
 /** A batch that was sent (or continued), and where its answers go. */
-export interface SentBatch {
-  job: ModelBatch;
-  answer: (a: BatchAnswer) => Promise<void>;
+export interface SentBatch<I, A> {
+  job: ModelBatch<I, A>;
+  answer: (a: BatchAnswer<I, A>) => Promise<void>;
 }
 
 /**
@@ -42,13 +50,12 @@ export async function batchTargets(models: ScoreModel[], runDir: string, batchOn
 }
 
 /** Make sure each model's batch is running (cache hits answered at once). Stops early, with what was sent, when the signal aborts. */
-export async function submitBatches(work: BatchWork[], options: BatchOptions, answer: AnswerSink): Promise<SentBatch[]> {
-  const sent: SentBatch[] = [];
+export async function submitBatches<I, A>(work: BatchJob<I, A>[], options: BatchOptions): Promise<SentBatch<I, A>[]> {
+  const sent: SentBatch<I, A>[] = [];
   for (const b of work) {
-    const job = await ModelBatch.open(b.target, options);
-    const toSink = (a: BatchAnswer) => answer(b.model, a.item, a.sha256, a.prediction, true);
-    if (!(await job.submit(b.items, toSink))) break; // stopped: the signal also stops the direct models
-    sent.push({ job, answer: toSink });
+    const job = await ModelBatch.open(b.target, b.requests, options);
+    if (!(await job.submit(b.items, b.answer))) break; // stopped: the signal also stops the direct models
+    sent.push({ job, answer: b.answer });
   }
   return sent;
 }
@@ -57,7 +64,7 @@ export async function submitBatches(work: BatchWork[], options: BatchOptions, an
  * Wait for each batch and give its answers; `stopped` hears why one stopped early. A failed download or a
  * refused follow-up batch leaves its items missing, and --resume tries again.
  */
-export async function collectBatches(sent: SentBatch[], stopped: (why: string) => void, log: (line: string) => void, signal?: AbortSignal): Promise<void> {
+export async function collectBatches<I, A>(sent: SentBatch<I, A>[], stopped: (why: string) => void, log: (line: string) => void, signal?: AbortSignal): Promise<void> {
   await Promise.all(
     sent.map(async ({ job, answer }) => {
       let why: string | undefined;
