@@ -1,7 +1,7 @@
 /**
  * When the venv cannot get its Jupyter (here: pip finds no such package), a Jupyter already on the machine is
  * used only if it passes the smoke test, and it is left as it is: its kernelspec goes into the project's
- * .jupyter/data, and the user's and the system's Jupyter and Python folders do not change. Where no Jupyter
+ * .jupyter/share/jupyter, and the user's and the system's Jupyter and Python folders do not change. Where no Jupyter
  * passes (CI has none), the error lists what was tried and ends with the command that fixes it.
  *
  * On a machine like the issue's — Debian's nbconvert 6.5 next to a user-site nbconvert 7 in ~/.local that
@@ -43,8 +43,8 @@ test("no venv Jupyter: a smoke-tested Jupyter of the machine, untouched — or a
   if (j) {
     assert.equal(j.kind, "system");
     assert.ok(candidates.includes(j.python), j.python);
-    const spec = JSON.parse(readFileSync(path.join(project, ".jupyter", "data", "kernels", "tslab", "kernel.json"), "utf8")) as { argv: string[] };
-    assert.equal(spec.argv[0], path.join(project, "node_modules", ".bin", "tslab"), "the kernelspec is the project's, in .jupyter/data");
+    const spec = JSON.parse(readFileSync(path.join(project, ".jupyter", "share", "jupyter", "kernels", "tslab", "kernel.json"), "utf8")) as { argv: string[] };
+    assert.equal(spec.argv[0], path.join(project, "node_modules", ".bin", "tslab"), "the kernelspec is the project's, in .jupyter/share/jupyter");
     assert.match(log.join("\n"), /passed the smoke test/);
   } else {
     assert.ok(error instanceof PythonEnvError, String(error));

@@ -30,7 +30,8 @@ export function jupyterDirs(root: string): JupyterDirs {
   return {
     base,
     config: path.join(base, "config"),
-    data: path.join(base, "data"),
+    // Laid out as a prefix's share/jupyter, so `tslab install --prefix <base>` writes its kernelspec here.
+    data: path.join(base, "share", "jupyter"),
     runtime: path.join(base, "runtime"),
     ipython: path.join(base, "ipython"),
     labSettings: path.join(base, "lab", "user-settings"),

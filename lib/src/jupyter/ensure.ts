@@ -5,7 +5,7 @@
  *      as root on Debian python3-venv first when missing), then the tslab kernelspec inside the venv and the
  *      smoke test, before the stamp is written;
  *   3. a Jupyter already on the machine, only when it passes the smoke test (its kernelspec goes into
- *      <root>/.jupyter/data; the Jupyter itself is never modified);
+ *      <root>/.jupyter/share/jupyter; the Jupyter itself is never modified);
  *   4. root only, when no venv can be made: Debian's Jupyter packages, then the same smoke test;
  *   5. otherwise a PythonEnvError naming the exact command that fixes it.
  * Never `pip install --user`, never a write to HOME, /usr (except 2/4's apt as root) or another project.
@@ -118,7 +118,7 @@ function trySystem(root: string, python: string, venvEnv: NodeJS.ProcessEnv, log
   const env = { ...venvEnv, JUPYTER_PREFER_ENV_PATH: "0" };
   if (!pythonInfo(python, env)) return null;
   try {
-    installTslabKernel(root, python, { kind: "data-dir", dataDir: jupyterDirs(root).data }, env);
+    installTslabKernel(root, python, { kind: "prefix", prefix: jupyterDirs(root).base }, env);
   } catch {
     return null;
   }

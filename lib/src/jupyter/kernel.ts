@@ -1,7 +1,8 @@
 /**
  * The project's tslab as the Jupyter kernel "TypeScript" (name `tslab`), registered inside the project: into
  * the venv (`--sys-prefix` → .venv/share/jupyter/kernels/tslab) or, for a Jupyter already on the machine, into
- * the project's JUPYTER_DATA_DIR (`--user` with JUPYTER_DATA_DIR=<root>/.jupyter/data). Never into HOME.
+ * the project's JUPYTER_DATA_DIR (`--prefix <root>/.jupyter` → .jupyter/share/jupyter/kernels/tslab). Never a
+ * per-user install: nothing goes into HOME even where JUPYTER_DATA_DIR would not be honoured.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -12,11 +13,11 @@ export function tslabBinary(root: string): string {
   return path.join(root, "node_modules", ".bin", "tslab");
 }
 
-export type KernelTarget = { kind: "sys-prefix"; prefix: string } | { kind: "data-dir"; dataDir: string };
+/** Where the kernelspec goes: the venv (`--sys-prefix`) or a project folder (`--prefix`); both hold share/jupyter/kernels. */
+export type KernelTarget = { kind: "sys-prefix" | "prefix"; prefix: string };
 
 export function kernelJsonPath(target: KernelTarget): string {
-  const share = target.kind === "sys-prefix" ? path.join(target.prefix, "share", "jupyter") : target.dataDir;
-  return path.join(share, "kernels", "tslab", "kernel.json");
+  return path.join(target.prefix, "share", "jupyter", "kernels", "tslab", "kernel.json");
 }
 
 /** True when the kernelspec at `kernelJson` starts `tslab` (what a stamp is trusted on). */
@@ -37,7 +38,7 @@ export function kernelStartsTslab(kernelJson: string, tslab: string): boolean {
 export function installTslabKernel(root: string, python: string, target: KernelTarget, env: NodeJS.ProcessEnv): string {
   const tslab = tslabBinary(root);
   if (!existsSync(tslab)) throw new Error(`tslab not found at ${path.relative(root, tslab)}; run npm install first`);
-  const where = target.kind === "sys-prefix" ? ["--sys-prefix"] : ["--user"];
+  const where = target.kind === "sys-prefix" ? ["--sys-prefix"] : [`--prefix=${target.prefix}`];
   const r = runSync(process.execPath, [tslab, "install", `--python=${python}`, `--binary=${tslab}`, ...where], { env, cwd: root, timeout: 120_000 });
   const kernelJson = kernelJsonPath(target);
   if (r.status !== 0 || !existsSync(kernelJson)) throw new Error(`registering the tslab kernel failed:\n${tail(`${r.stdout}${r.stderr}`)}`);
